@@ -1,0 +1,130 @@
+// Invitations: an administrator invites a person by e-mail with roles (and, for a professional, the
+// RPPS number checked on their credentials); the person opens the single-use link, chooses a password
+// and gets their own account. The link is the only secret; the mail carries no health data.
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import { recordSecurityEvent } from '../audit/security-events.js';
+import { hashToken, randomToken } from '../kernel/crypto.js';
+import { AppError } from '../kernel/errors.js';
+import { contextOf } from '../kernel/http.js';
+import type { Role } from '../kernel/schema.js';
+import type { Services } from '../services.js';
+import { assertProfessionalHasRpps, checkedRpps, createAccount, normaliseEmail } from '../identity/accounts.js';
+import { setSessionCookie } from '../identity/cookies.js';
+import { authenticate, sessionOf } from '../identity/guard.js';
+import { validateIdentityTraits, type IdentityTraitsInput } from '../identity/identity-traits.js';
+import { DisplayNameSchema, EmailSchema, IdentityTraitsSchema, NewPasswordSchema } from '../identity/schemas.js';
+import { requireOrganisationRole } from './guard.js';
+import { OrgParams, RolesSchema } from './members.js';
+
+const InviteBody = Type.Object(
+  {
+    email: EmailSchema,
+    roles: Type.Array(RolesSchema.items, { minItems: 1, uniqueItems: true, maxItems: 5 }),
+    rpps: Type.Optional(Type.String({ maxLength: 20 })),
+    profession: Type.Optional(Type.String({ maxLength: 80 })),
+  },
+  { additionalProperties: false },
+);
+const TokenParams = Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }) });
+const AcceptBody = Type.Object(
+  {
+    token: Type.String({ minLength: 20, maxLength: 200 }),
+    password: NewPasswordSchema,
+    displayName: DisplayNameSchema,
+    identity: Type.Optional(IdentityTraitsSchema),
+  },
+  { additionalProperties: false },
+);
+
+export function invitationRoutes(app: FastifyInstance, services: Services): void {
+  const { db, config } = services;
+
+  async function openInvitation(token: string) {
+    const invitation = await db
+      .selectFrom('invitations')
+      .innerJoin('organisations', 'organisations.id', 'invitations.organisation_id')
+      .select(['invitations.id', 'invitations.organisation_id', 'invitations.email', 'invitations.roles', 'invitations.rpps', 'invitations.profession', 'organisations.name as organisation_name'])
+      .where('invitations.token_hash', '=', hashToken(token))
+      .where('invitations.accepted_at', 'is', null)
+      .where('invitations.expires_at', '>', new Date(services.now()))
+      .executeTakeFirst();
+    if (!invitation) throw new AppError('invalid_token');
+    return invitation;
+  }
+
+  app.get('/api/invitations/:token', { schema: { tags: ['admin'], params: TokenParams } }, async (request) => {
+    const invitation = await openInvitation((request.params as { token: string }).token);
+    const existing = await db.selectFrom('users').select('id').where('email', '=', invitation.email).executeTakeFirst();
+    return { organisationName: invitation.organisation_name, email: invitation.email, roles: invitation.roles, accountExists: existing !== undefined };
+  });
+
+  app.post('/api/invitations/accept', { schema: { tags: ['admin'], body: AcceptBody } }, async (request, reply) => {
+    const body = request.body as { token: string; password: string; displayName: string; identity?: IdentityTraitsInput };
+    const invitation = await openInvitation(body.token);
+    const identity = body.identity ? validateIdentityTraits(body.identity, new Date(services.now())) : undefined;
+    const result = await db.transaction().execute(async (tx) => {
+      const claimed = await tx.updateTable('invitations').set({ accepted_at: new Date(services.now()) }).where('id', '=', invitation.id).where('accepted_at', 'is', null).executeTakeFirst();
+      if (claimed.numUpdatedRows !== 1n) throw new AppError('invalid_token');
+      const userId = await createAccount(tx, services.hasher, {
+        email: invitation.email,
+        displayName: body.displayName,
+        password: body.password,
+        organisationId: invitation.organisation_id,
+        roles: invitation.roles,
+        rpps: invitation.rpps,
+        profession: invitation.profession,
+        identity,
+      });
+      const created = await services.sessions.create(tx, { userId, secondFactorPending: false, secondFactorVerified: false, sourceAddress: request.ip, userAgent: request.headers['user-agent'] ?? '' });
+      await recordSecurityEvent(tx, contextOf(request), { type: 'invitation.accepted', outcome: 'success', actorUserId: userId, organisationId: invitation.organisation_id, detail: { invitationId: invitation.id } });
+      await recordSecurityEvent(tx, contextOf(request), { type: 'account.created', outcome: 'success', actorUserId: userId, organisationId: invitation.organisation_id, detail: { via: 'invitation' } });
+      return { userId, token: created.token };
+    });
+    setSessionCookie(reply, result.token, config.session.secureCookies);
+    return reply.code(201).send({ userId: result.userId });
+  });
+
+  app.register(async (scope) => {
+    scope.addHook('preHandler', authenticate(services.sessions, config.session.secureCookies, { requireSecondFactor: true }));
+    scope.addHook('preHandler', async (request) => {
+      await requireOrganisationRole(db, sessionOf(request).userId, (request.params as { orgId: string }).orgId, 'org_admin');
+    });
+
+    scope.get('/api/admin/organisations/:orgId/invitations', { schema: { tags: ['admin'], params: OrgParams } }, async (request) => {
+      const { orgId } = request.params as { orgId: string };
+      const rows = await db.selectFrom('invitations').select(['id', 'email', 'roles', 'expires_at', 'accepted_at']).where('organisation_id', '=', orgId).orderBy('created_at', 'desc').limit(200).execute();
+      return rows.map((row) => ({ id: row.id, email: row.email, roles: row.roles, expiresAt: row.expires_at.toISOString(), acceptedAt: row.accepted_at?.toISOString() ?? null }));
+    });
+
+    scope.post('/api/admin/organisations/:orgId/invitations', { schema: { tags: ['admin'], params: OrgParams, body: InviteBody } }, async (request, reply) => {
+      const { orgId } = request.params as { orgId: string };
+      const body = request.body as { email: string; roles: Role[]; rpps?: string; profession?: string };
+      const email = normaliseEmail(body.email);
+      const rpps = checkedRpps(body.rpps);
+      assertProfessionalHasRpps(body.roles, rpps);
+      if (await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()) {
+        throw new AppError('email_taken', { fr: 'Cette personne a déjà un compte : attribuez-lui des rôles depuis la liste des membres.', en: 'This person already has an account: grant roles from the member list.' });
+      }
+      const token = randomToken();
+      const expiresAt = new Date(services.now() + config.invitationTtlMs);
+      const organisation = await db.selectFrom('organisations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+      const invitation = await db.transaction().execute(async (tx) => {
+        const row = await tx
+          .insertInto('invitations')
+          .values({ organisation_id: orgId, email, roles: body.roles, rpps, profession: body.profession?.trim() || null, token_hash: hashToken(token), invited_by: sessionOf(request).userId, expires_at: expiresAt })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await recordSecurityEvent(tx, contextOf(request), { type: 'invitation.created', outcome: 'success', actorUserId: sessionOf(request).userId, organisationId: orgId, detail: { invitationId: row.id, roles: body.roles.join(',') } });
+        return row;
+      });
+      const link = `${config.publicUrl}/#/invitation?token=${token}`;
+      await services.mailer.send({
+        to: email,
+        subject: `Ausculta : invitation de ${organisation.name} / invitation`,
+        text: `${organisation.name} vous invite à créer votre compte Ausculta. Ouvrez ce lien (valable 7 jours, une seule fois) :\n${link}\n\n${organisation.name} invites you to create your Ausculta account. Open this link (valid 7 days, once):\n${link}`,
+      });
+      return reply.code(201).send({ id: invitation.id, expiresAt: expiresAt.toISOString() });
+    });
+  });
+}

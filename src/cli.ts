@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// The command line: serve, migrate, create-user, demo. `npx ausculta help` lists them.
+import { parseArgs } from 'node:util';
+import { hasAdministrator, issueSetupToken } from './admin/setup.js';
+import { createAccount } from './identity/accounts.js';
+import { ConfigError, loadConfig, type Config } from './kernel/config.js';
+import { ROLES, type Role } from './kernel/schema.js';
+import { buildApp } from './server.js';
+import { createServices } from './services.js';
+import { DEMO_ORGANISATION, generatePassword, loadDemo } from './demo.js';
+
+const HELP = `ausculta <command>
+
+  serve                 start the server (PORT, DATA_DIR, DATABASE_URL, … see README)
+  migrate               apply pending database migrations and exit
+  create-user           --email E --name N --roles r1,r2 (--organisation ID | --new-organisation NAME)
+                        [--rpps N] [--profession P]; prints a generated password once
+  demo                  create the demo organisation "${DEMO_ORGANISATION}"
+                        and print its accounts (passwords, TOTP secrets) once
+  help                  this text
+roles: ${ROLES.join(', ')}`;
+
+async function serve(config: Config): Promise<void> {
+  const services = await createServices(config);
+  const app = await buildApp(services);
+  const stop = async () => {
+    await app.close();
+    await services.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  await app.listen({ port: config.port, host: config.host });
+  const setupToken = await issueSetupToken(services.db, services.now());
+  if (setupToken) {
+    console.log(`\nFirst run: create the first administrator at ${config.publicUrl}/#/installation`);
+    console.log(`One-time setup token (valid 24 h, replaced at each start until used): ${setupToken}\n`);
+  }
+  console.log(`Ausculta listening on ${config.publicUrl} (database: ${services.databaseKind})`);
+}
+
+async function createUser(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      roles: { type: 'string' },
+      organisation: { type: 'string' },
+      'new-organisation': { type: 'string' },
+      rpps: { type: 'string' },
+      profession: { type: 'string' },
+    },
+  });
+  if (!values.email || !values.name || !values.roles) throw new ConfigError('create-user needs --email, --name and --roles');
+  const roles = values.roles.split(',').map((role) => role.trim()) as Role[];
+  const unknown = roles.filter((role) => !ROLES.includes(role));
+  if (unknown.length > 0) throw new ConfigError(`unknown role(s): ${unknown.join(', ')}`);
+  if (roles.includes('patient')) throw new ConfigError('patients sign up themselves or are invited (their identity traits are needed)');
+  const services = await createServices(config);
+  try {
+    const password = generatePassword();
+    const userId = await services.db.transaction().execute(async (tx) => {
+      let organisationId = values.organisation;
+      if (!organisationId) {
+        if (!values['new-organisation']) throw new ConfigError('give --organisation ID or --new-organisation NAME');
+        organisationId = (await tx.insertInto('organisations').values({ name: values['new-organisation'], finess: null }).returning('id').executeTakeFirstOrThrow()).id;
+      }
+      return createAccount(tx, services.hasher, {
+        email: values.email!,
+        displayName: values.name!,
+        password,
+        organisationId,
+        roles,
+        rpps: values.rpps,
+        profession: values.profession,
+      });
+    });
+    console.log(`Created user ${userId}\nPassword (shown once; enrol a second factor at first login): ${password}`);
+  } finally {
+    await services.close();
+  }
+}
+
+async function demo(config: Config): Promise<void> {
+  const services = await createServices(config);
+  try {
+    const accounts = await loadDemo(services);
+    console.log(`\n${DEMO_ORGANISATION}\nFictitious people. Shown once — note them now.\n`);
+    for (const account of accounts) {
+      console.log(`${account.label.padEnd(26)} ${account.email.padEnd(34)} password: ${account.password}   TOTP secret: ${account.totpSecret}`);
+    }
+    if (!(await hasAdministrator(services.db))) console.log('\nNo real administrator yet: start the server for the setup token.');
+  } finally {
+    await services.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'help', ...rest] = argv;
+  if (command === 'help' || command === '--help') {
+    console.log(HELP);
+    return;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      return serve(config);
+    case 'migrate': {
+      const services = await createServices(config);
+      await services.close();
+      console.log(`Migrations applied (database: ${services.databaseKind}).`);
+      return;
+    }
+    case 'create-user':
+      return createUser(config, rest);
+    case 'demo':
+      return demo(config);
+    default:
+      throw new ConfigError(`unknown command "${command}"\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? `ausculta: ${error.message}` : error);
+  process.exit(1);
+});

@@ -1,0 +1,116 @@
+// One place for configuration: read from the environment once, validated, defaults with units, frozen.
+import { resolve } from 'node:path';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Behind a reverse proxy, take the client address from X-Forwarded-For. */
+  readonly trustProxy: boolean;
+  /** Public origin of the web app, used for WebAuthn and links in e-mails. */
+  readonly publicUrl: string;
+  /** Where PGlite data, the outbox and the master key live when nothing else is configured. */
+  readonly dataDir: string;
+  /** postgres://… to use PostgreSQL; empty means embedded PGlite under dataDir. */
+  readonly databaseUrl: string | null;
+  /** smtp(s)://… ; empty means mails are written to dataDir/outbox. */
+  readonly smtpUrl: string | null;
+  readonly mailFrom: string;
+  /** Base64 of 32 bytes; empty means a key file under dataDir is created on first run. */
+  readonly masterKey: string | null;
+  readonly session: {
+    readonly idleTimeoutMs: number;
+    readonly absoluteTimeoutMs: number;
+    /** Cookies carry `Secure`; browsers accept them on http://localhost too. */
+    readonly secureCookies: boolean;
+  };
+  readonly login: {
+    /** Password guesses evaluated per account per rolling hour (all sources together). */
+    readonly guessesPerAccountPerHour: number;
+    /** Share of that budget kept for devices where the account already logged in. */
+    readonly trustedDeviceGuessesPerHour: number;
+    readonly guessesPerAddressPerHour: number;
+    /** Concurrent Argon2id computations, so a login storm leaves a core for other routes. */
+    readonly hashConcurrency: number;
+  };
+  readonly passwordResetTtlMs: number;
+  readonly invitationTtlMs: number;
+  readonly bodyLimitBytes: number;
+  readonly logLevel: string;
+  readonly webDir: string;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function optional(env: Env, name: string): string | null {
+  const raw = env[name]?.trim();
+  return raw ? raw : null;
+}
+
+function databaseUrl(env: Env): string | null {
+  const url = optional(env, 'DATABASE_URL');
+  if (url && !/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+  return url;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 3000, 0, 65_535);
+  const host = env['HOST'] || '127.0.0.1';
+  const publicUrl = (env['PUBLIC_URL'] || `http://localhost:${port}`).replace(/\/$/, '');
+  if (!/^https?:\/\//.test(publicUrl)) throw new ConfigError('PUBLIC_URL must be an http(s) URL');
+  const masterKey = optional(env, 'MASTER_KEY');
+  if (masterKey && Buffer.from(masterKey, 'base64').length !== 32) {
+    throw new ConfigError('MASTER_KEY must be the base64 encoding of exactly 32 bytes');
+  }
+  const config: Config = {
+    port,
+    host,
+    trustProxy: env['TRUST_PROXY'] === 'true',
+    publicUrl,
+    dataDir: resolve(env['DATA_DIR'] || './data'),
+    databaseUrl: databaseUrl(env),
+    smtpUrl: optional(env, 'SMTP_URL'),
+    mailFrom: env['MAIL_FROM'] || 'Ausculta <no-reply@localhost>',
+    masterKey,
+    session: {
+      idleTimeoutMs: integer(env, 'SESSION_IDLE_MINUTES', 15, 1, 24 * 60) * MINUTE,
+      absoluteTimeoutMs: integer(env, 'SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30) * HOUR,
+      secureCookies: env['COOKIE_SECURE'] !== 'false',
+    },
+    login: {
+      guessesPerAccountPerHour: integer(env, 'LOGIN_GUESSES_PER_ACCOUNT_PER_HOUR', 100, 1, 100),
+      trustedDeviceGuessesPerHour: 10,
+      guessesPerAddressPerHour: integer(env, 'LOGIN_GUESSES_PER_ADDRESS_PER_HOUR', 300, 1, 100_000),
+      hashConcurrency: integer(env, 'HASH_CONCURRENCY', 1, 1, 64),
+    },
+    passwordResetTtlMs: 30 * MINUTE,
+    invitationTtlMs: 7 * 24 * HOUR,
+    bodyLimitBytes: 64 * 1024, // 64 KiB: every identity body is small; files get their own routes.
+    logLevel: env['LOG_LEVEL'] || 'info',
+    webDir: resolve(env['WEB_DIR'] || './dist/web'),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,82 @@
+// The HTTP shell shared by every capability: problem+json errors (RFC 9457), JSON-only bodies, the
+// same-origin check for state-changing requests, and the per-request context (request id, address).
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestContext } from '../audit/security-events.js';
+import { AppError, languageOf, problemFor, type ErrorCode } from './errors.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function contextOf(request: FastifyRequest): RequestContext {
+  return { requestId: request.id, sourceAddress: request.ip };
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const problem = problemFor(error, languageOf(request.headers['accept-language']), request.url.split('?')[0]);
+  for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
+  return reply.code(error.status).type('application/problem+json; charset=utf-8').send(problem);
+}
+
+interface ValidationIssue {
+  instancePath?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Turns Ajv's report into JSON pointers the client can attach to its fields. */
+function validationProblem(error: FastifyError): AppError {
+  const issues = (error.validation ?? []) as ValidationIssue[];
+  const errors = issues.map((issue) => {
+    const missing = issue.params?.['missingProperty'];
+    const extra = issue.params?.['additionalProperty'];
+    const suffix = typeof missing === 'string' ? `/${missing}` : typeof extra === 'string' ? `/${extra}` : '';
+    return { pointer: `${issue.instancePath ?? ''}${suffix}` || '/', message: issue.message ?? 'invalid' };
+  });
+  const where = error.validationContext ?? 'body';
+  return new AppError(
+    'validation_failed',
+    { fr: `Données invalides (${where}).`, en: `Invalid ${where}.` },
+    { extra: { errors } },
+  );
+}
+
+/** PostgreSQL's unique_violation: a race between two requests lost by this one. */
+const UNIQUE_VIOLATION = '23505';
+
+function frameworkProblem(error: FastifyError): AppError | null {
+  if (error.validation) return validationProblem(error);
+  if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return new AppError('conflict');
+  const byStatus: Partial<Record<number, ErrorCode>> = {
+    400: 'malformed_body',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    413: 'body_too_large',
+    415: 'unsupported_media_type',
+  };
+  const code = error.statusCode ? byStatus[error.statusCode] : undefined;
+  return code ? new AppError(code) : null;
+}
+
+export function installHttpKernel(app: FastifyInstance, publicUrl: string): void {
+  // Only JSON bodies: a cross-site HTML form cannot send one without a CORS preflight.
+  app.removeContentTypeParser('text/plain');
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = error instanceof AppError ? error : frameworkProblem(error);
+    if (known) return sendProblem(request, reply, known);
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(request, reply, new AppError('internal'));
+  });
+
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new AppError('not_found')));
+
+  const allowedOrigin = new URL(publicUrl).origin;
+  app.addHook('onRequest', async (request) => {
+    if (SAFE_METHODS.has(request.method)) return;
+    const origin = request.headers.origin;
+    if (origin === undefined) return; // Non-browser clients; browsers always send Origin on these requests.
+    const sameHost = `${request.protocol}://${request.headers.host ?? ''}`;
+    if (origin !== allowedOrigin && origin !== sameHost) {
+      throw new AppError('csrf_failed', { fr: 'Origine de la requête refusée.', en: 'Request origin refused.' });
+    }
+  });
+}

@@ -1,0 +1,183 @@
+// Row types of the tables the migrations create, for the typed query layer (Kysely).
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export const ROLES = ['patient', 'doctor', 'health_professional', 'org_admin', 'security_officer'] as const;
+export type Role = (typeof ROLES)[number];
+export const PROFESSIONAL_ROLES: readonly Role[] = ['doctor', 'health_professional'];
+
+export const IDENTITY_STATUSES = ['provisional', 'retrieved', 'validated', 'qualified'] as const;
+export type IdentityStatus = (typeof IDENTITY_STATUSES)[number];
+
+export interface OrganisationsTable {
+  id: Generated<string>;
+  name: string;
+  finess: string | null;
+  open_patient_signup: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  display_name: string;
+  password_hash: string;
+  locale: Generated<'fr' | 'en'>;
+  rpps: string | null;
+  profession: string | null;
+  password_changed_at: Timestamp;
+  created_at: Generated<Date>;
+}
+
+export interface PatientIdentitiesTable {
+  user_id: string;
+  birth_name: string;
+  first_names: string;
+  birth_date: ColumnType<string, string, string>;
+  sex: 'F' | 'M' | 'U';
+  birthplace_code: string;
+  ins_nir: string | null;
+  identity_status: Generated<IdentityStatus>;
+}
+
+export interface MemberRolesTable {
+  organisation_id: string;
+  user_id: string;
+  role: Role;
+  granted_at: Generated<Date>;
+}
+
+export interface InvitationsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  email: string;
+  roles: Role[];
+  rpps: string | null;
+  profession: string | null;
+  token_hash: string;
+  invited_by: string | null;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface TotpFactorsTable {
+  user_id: string;
+  secret_sealed: string;
+  confirmed_at: NullableTimestamp;
+  last_step: number | null;
+  created_at: Generated<Date>;
+}
+
+export interface RecoveryCodesTable {
+  id: Generated<string>;
+  user_id: string;
+  code_hash: string;
+  used_at: NullableTimestamp;
+}
+
+export interface WebauthnCredentialsTable {
+  id: string;
+  user_id: string;
+  public_key: Uint8Array;
+  counter: ColumnType<string | number | bigint, number, number>;
+  transports: string;
+  name: string;
+  created_at: Generated<Date>;
+  last_used_at: NullableTimestamp;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  token_hash: string;
+  user_id: string;
+  csrf_token: string;
+  second_factor_pending: boolean;
+  second_factor_at: NullableTimestamp;
+  reauthenticated_at: Generated<Date>;
+  created_at: Generated<Date>;
+  last_seen_at: Timestamp;
+  absolute_expires_at: Timestamp;
+  source_address: string;
+  user_agent: string;
+  revoked_at: NullableTimestamp;
+  revoked_reason: string | null;
+}
+
+export interface AuthChallengesTable {
+  id: Generated<string>;
+  purpose: 'webauthn-register' | 'webauthn-login';
+  challenge: string;
+  user_id: string | null;
+  session_id: string | null;
+  expires_at: Timestamp;
+}
+
+export interface TrustedDevicesTable {
+  token_hash: string;
+  user_id: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+}
+
+export interface LoginThrottleKeysTable {
+  key: string;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<string>;
+  account_key: string;
+  source_address: string;
+  trusted_device: boolean;
+  outcome: 'pending' | 'success' | 'failure';
+  attempted_at: Generated<Date>;
+}
+
+export interface PasswordResetsTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface SetupTokensTable {
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface SecurityEventsTable {
+  id: Generated<number>;
+  occurred_at: Generated<Date>;
+  type: string;
+  outcome: 'success' | 'failure' | 'denied';
+  actor_user_id: string | null;
+  subject_user_id: string | null;
+  organisation_id: string | null;
+  request_id: string | null;
+  source_address: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface Database {
+  organisations: OrganisationsTable;
+  users: UsersTable;
+  patient_identities: PatientIdentitiesTable;
+  member_roles: MemberRolesTable;
+  invitations: InvitationsTable;
+  totp_factors: TotpFactorsTable;
+  recovery_codes: RecoveryCodesTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  sessions: SessionsTable;
+  auth_challenges: AuthChallengesTable;
+  trusted_devices: TrustedDevicesTable;
+  login_throttle_keys: LoginThrottleKeysTable;
+  login_attempts: LoginAttemptsTable;
+  password_resets: PasswordResetsTable;
+  setup_tokens: SetupTokensTable;
+  security_events: SecurityEventsTable;
+}

@@ -1,0 +1,84 @@
+// The application, read as a table of contents: HTTP shell, security headers, API description, then
+// each capability's routes, then the web app.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { invitationRoutes } from './admin/invitations.js';
+import { memberRoutes } from './admin/members.js';
+import { setupRoutes } from './admin/setup.js';
+import { accountRoutes } from './identity/routes/account.js';
+import { factorRoutes } from './identity/routes/factors.js';
+import { loginRoutes } from './identity/routes/login.js';
+import { passwordResetRoutes } from './identity/routes/password-reset.js';
+import { signupRoutes } from './identity/routes/signup.js';
+import { installHttpKernel } from './kernel/http.js';
+import type { Services } from './services.js';
+
+type RouteModule = (app: FastifyInstance, services: Services) => void;
+
+const ROUTE_MODULES: RouteModule[] = [
+  setupRoutes,
+  signupRoutes,
+  loginRoutes,
+  accountRoutes,
+  factorRoutes,
+  passwordResetRoutes,
+  invitationRoutes,
+  memberRoutes,
+];
+
+export interface BuildOptions {
+  logger?: boolean | { level: string };
+}
+
+export async function buildApp(services: Services, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  app.decorateRequest('session', null);
+  app.decorateRequest('sessionIdleExpiresAt', null);
+  installHttpKernel(app, config.publicUrl);
+
+  await app.register(fastifyCookie);
+  const https = config.publicUrl.startsWith('https:');
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: { 'upgrade-insecure-requests': https ? [] : null, 'img-src': ["'self'", 'data:'] },
+    },
+    hsts: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Ausculta API', version: '0.1.0', description: 'Telemedicine platform. Errors are RFC 9457 problem+json.' },
+      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'ausculta_session' } } },
+    },
+  });
+
+  app.get('/healthz', { schema: { tags: ['health'], hide: false } }, async () => {
+    await services.db.selectNoFrom((eb) => eb.val(1).as('ok')).execute();
+    return { status: 'ok', database: services.databaseKind };
+  });
+  app.get('/api/ping', { schema: { hide: true } }, async () => ({ pong: true }));
+
+  for (const routes of ROUTE_MODULES) {
+    await app.register(async (scope) => routes(scope, services));
+  }
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  if (existsSync(config.webDir)) {
+    await app.register(fastifyStatic, { root: config.webDir, wildcard: false, index: 'index.html' });
+  }
+  return app;
+}

@@ -1,0 +1,64 @@
+// The composition root: every long-lived object the routes need, built once from the configuration.
+import { join } from 'node:path';
+import type { Config } from './kernel/config.js';
+import { loadMasterKey, SecretBox } from './kernel/crypto.js';
+import { migrate, openDatabase, pgliteDirFor, type Db } from './kernel/db.js';
+import { createMailer, type Mailer } from './kernel/mail.js';
+import { PasswordHasher } from './identity/passwords.js';
+import { relyingPartyFor, type RelyingParty } from './identity/passkeys.js';
+import { SessionStore } from './identity/sessions.js';
+import { LoginThrottle } from './identity/throttle.js';
+
+export interface Services {
+  config: Config;
+  db: Db;
+  databaseKind: 'postgres' | 'pglite';
+  sessions: SessionStore;
+  throttle: LoginThrottle;
+  hasher: PasswordHasher;
+  box: SecretBox;
+  mailer: Mailer;
+  relyingParty: RelyingParty;
+  /** Milliseconds since the epoch; tests move it to cross timeouts. */
+  now: () => number;
+  close(): Promise<void>;
+}
+
+export interface ServiceOverrides {
+  now?: () => number;
+  mailer?: Mailer;
+  /** PostgreSQL schema (tests isolate themselves in one). */
+  schema?: string;
+  /** PGlite directory override ('memory://' in tests). */
+  pgliteDir?: string;
+  poolSize?: number;
+}
+
+export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
+  const now = overrides.now ?? Date.now;
+  const handle = await openDatabase({
+    url: config.databaseUrl,
+    pgliteDir: overrides.pgliteDir ?? pgliteDirFor(config.dataDir),
+    ...(overrides.schema ? { schema: overrides.schema } : {}),
+    ...(overrides.poolSize ? { poolSize: overrides.poolSize } : {}),
+  });
+  await migrate(handle.db);
+  const box = new SecretBox(await loadMasterKey(config.masterKey, config.dataDir));
+  const mailer = overrides.mailer ?? createMailer(config.smtpUrl, config.mailFrom, join(config.dataDir, 'outbox'));
+  return {
+    config,
+    db: handle.db,
+    databaseKind: handle.kind,
+    sessions: new SessionStore(handle.db, config.session, now),
+    throttle: new LoginThrottle(handle.db, config.login, now),
+    hasher: new PasswordHasher(config.login.hashConcurrency),
+    box,
+    mailer,
+    relyingParty: relyingPartyFor(config.publicUrl),
+    now,
+    async close() {
+      mailer.close();
+      await handle.close();
+    },
+  };
+}

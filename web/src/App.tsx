@@ -1,0 +1,201 @@
+// The shell: session and language state, the header, hash routes and their guards.
+import { useCallback, useEffect, useMemo, useState, type MouseEvent } from 'react';
+import { api, fetchSession, onUnauthorizedResponse, setCsrfToken, setLanguage, type Session } from './api';
+import { AppContext, rolesOf, useApp, type AppState } from './context';
+import { I18nContext, dictionaries, initialLang, storeLang, useI18n, type Lang } from './i18n';
+import { navigate, parseHash, useHash } from './router';
+import { ErrorAlert, Page } from './ui';
+import { Admin } from './pages/Admin';
+import { Home } from './pages/Home';
+import { Invitation } from './pages/Invitation';
+import { Login } from './pages/Login';
+import { ForgotPassword, ResetPassword } from './pages/PasswordReset';
+import { Security } from './pages/Security';
+import { Setup } from './pages/Setup';
+import { Signup } from './pages/Signup';
+
+const PROTECTED = new Set(['/accueil', '/securite', '/admin']);
+const PUBLIC_ONLY = new Set(['/connexion', '/inscription']);
+
+export function App() {
+  const [lang, setLangState] = useState<Lang>(initialLang);
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [setupNeeded, setSetupNeeded] = useState(false);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [flash, setFlash] = useState<{ message: string; path: string } | null>(null);
+  const hash = useHash();
+  const route = parseHash(hash);
+
+  setLanguage(lang);
+  useEffect(() => {
+    document.documentElement.lang = lang;
+  }, [lang]);
+
+  const refresh = useCallback(async () => {
+    const current = await fetchSession();
+    setSession(current);
+    return current;
+  }, []);
+
+  useEffect(() => {
+    onUnauthorizedResponse(() => void refresh().catch(() => undefined));
+    Promise.all([api.get<{ needed: boolean }>('/api/setup'), refresh()])
+      .then(([setup]) => setSetupNeeded(setup.needed))
+      .catch((error: unknown) => {
+        setLoadError(error);
+        setSession(null);
+      });
+  }, [refresh]);
+
+  const signedIn = !!session && !session.secondFactorPending;
+  let target: string | null = null;
+  if (session !== undefined) {
+    if (setupNeeded && !signedIn && route.path !== '/installation') target = '/installation';
+    else if (route.path === '/') target = signedIn ? '/accueil' : '/connexion';
+    else if (PROTECTED.has(route.path) && !signedIn) target = '/connexion';
+    else if (PUBLIC_ONLY.has(route.path) && signedIn) target = '/accueil';
+  }
+  useEffect(() => {
+    if (target) navigate(target, true);
+  }, [target]);
+
+  const i18n = useMemo(
+    () => ({
+      lang,
+      t: dictionaries[lang],
+      setLang: (next: Lang) => {
+        storeLang(next);
+        setLanguage(next);
+        setLangState(next);
+        if (session && !session.secondFactorPending) void api.patch('/api/account', { locale: next }).catch(() => undefined);
+      },
+    }),
+    [lang, session],
+  );
+
+  const app: AppState = {
+    session: session ?? null,
+    setupNeeded,
+    refresh,
+    markSetupDone: () => setSetupNeeded(false),
+    notify: (message, path) => setFlash({ message, path: path ?? parseHash(window.location.hash).path }),
+  };
+
+  const focusMain = (event: MouseEvent<HTMLAnchorElement>) => {
+    event.preventDefault();
+    document.getElementById('main')?.focus();
+  };
+
+  return (
+    <I18nContext.Provider value={i18n}>
+      <AppContext.Provider value={app}>
+        <a className="skip-link" href="#main" onClick={focusMain}>
+          {i18n.t.skip}
+        </a>
+        <Header signedIn={signedIn} pending={!!session?.secondFactorPending} />
+        <main id="main" tabIndex={-1}>
+          <div className="status" role="status" aria-live="polite">
+            {flash && flash.path === route.path && <p className="alert alert-success">{flash.message}</p>}
+          </div>
+          {loadError ? (
+            <Page title={i18n.t.common.error}>
+              <ErrorAlert error={loadError} />
+            </Page>
+          ) : session === undefined || target ? (
+            <p className="page">{i18n.t.common.loading}</p>
+          ) : (
+            <Routes path={route.path} params={route.params} />
+          )}
+        </main>
+      </AppContext.Provider>
+    </I18nContext.Provider>
+  );
+}
+
+function Routes({ path, params }: { path: string; params: URLSearchParams }) {
+  const { t } = useI18n();
+  switch (path) {
+    case '/connexion':
+      return <Login />;
+    case '/installation':
+      return <Setup />;
+    case '/inscription':
+      return <Signup />;
+    case '/mot-de-passe-oublie':
+      return <ForgotPassword />;
+    case '/reinitialisation':
+      return <ResetPassword token={params.get('token')} />;
+    case '/invitation':
+      return <Invitation token={params.get('token')} />;
+    case '/accueil':
+      return <Home />;
+    case '/securite':
+      return <Security />;
+    case '/admin':
+      return <Admin />;
+    default:
+      return (
+        <Page title={t.common.notFoundTitle}>
+          <p>{t.common.notFoundText}</p>
+          <p>
+            <a href="#/">{t.nav.home}</a>
+          </p>
+        </Page>
+      );
+  }
+}
+
+function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) {
+  const { t, setLang } = useI18n();
+  const { session, refresh } = useApp();
+  const path = parseHash(useHash()).path;
+  const admin = rolesOf(session).has('org_admin');
+
+  const logout = async () => {
+    await api.post('/api/logout').catch(() => undefined);
+    setCsrfToken(undefined);
+    await refresh().catch(() => undefined);
+    navigate('/connexion');
+  };
+
+  const links: Array<[string, string]> = signedIn
+    ? [['/accueil', t.nav.home], ['/securite', t.nav.security], ...(admin ? [['/admin', t.nav.admin] as [string, string]] : [])]
+    : pending
+      ? []
+      : [['/connexion', t.nav.login], ['/inscription', t.nav.signup]];
+
+  return (
+    <header className="site-header">
+      <div className="bar">
+        <a className="brand" href={signedIn ? '#/accueil' : '#/connexion'}>
+          <span className="brand-mark" aria-hidden="true" />
+          {t.appName}
+          <span className="visually-hidden"> — {t.tagline}</span>
+        </a>
+        {links.length > 0 && (
+          <nav aria-label={t.nav.label}>
+            <ul>
+              {links.map(([href, label]) => (
+                <li key={href}>
+                  <a href={`#${href}`} aria-current={path === href ? 'page' : undefined}>
+                    {label}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        )}
+        <div className="tools">
+          <button type="button" className="button link" lang={t.switchLang.code} onClick={() => setLang(t.switchLang.code)}>
+            {t.switchLang.label}
+          </button>
+          {(signedIn || pending) && (
+            <button type="button" className="button link" onClick={() => void logout()}>
+              {t.nav.logout}
+            </button>
+          )}
+        </div>
+      </div>
+    </header>
+  );
+}

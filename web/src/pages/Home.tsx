@@ -1,0 +1,56 @@
+// #/accueil — one card per role held; a prominent notice while no second factor is enrolled.
+import { ROLES } from '../api';
+import { hasSecondFactor, rolesOf, useApp } from '../context';
+import { useI18n } from '../i18n';
+import { Page } from '../ui';
+
+export function Home() {
+  const { t } = useI18n();
+  const { session } = useApp();
+  if (!session) return null;
+  const roles = rolesOf(session);
+  const held = ROLES.filter((role) => roles.has(role));
+  const organisations = session.memberships.map((m) => m.organisationName).join(', ');
+
+  return (
+    <Page title={t.home.title} wide>
+      <p className="lead">{t.home.hello(session.user.displayName)}</p>
+      {organisations && <p className="hint">{organisations}</p>}
+      {!hasSecondFactor(session) && (
+        <section className="alert alert-warning callout" aria-labelledby="no-factor">
+          <h2 id="no-factor">{t.home.noFactorTitle}</h2>
+          <p>
+            {t.home.noFactor}
+            {roles.has('patient') && ` ${t.home.noFactorPatient}`}
+          </p>
+          <p>
+            <a className="button" href="#/securite">
+              {t.home.noFactorLink}
+            </a>
+          </p>
+        </section>
+      )}
+      {held.length === 0 && <p>{t.home.noMembership}</p>}
+      {held.map((role) => (
+        <section key={role} className="role" aria-labelledby={`role-${role}`} data-role={role}>
+          <h2 id={`role-${role}`}>{t.roles[role]}</h2>
+          <ul className="cards">
+            {t.home.cards[role].map((card) => (
+              <li key={card.title} className="card">
+                <h3>{card.title}</h3>
+                <p>{card.text}</p>
+                {role === 'org_admin' ? (
+                  <p>
+                    <a href="#/admin">{t.home.adminLink}</a>
+                  </p>
+                ) : (
+                  <p className="soon">{t.home.soon}</p>
+                )}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+    </Page>
+  );
+}
