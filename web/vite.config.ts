@@ -14,6 +14,8 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: false,
     reportCompressedSize: true,
+    // Evergreen browsers only: no modulepreload polyfill nor preload helper in the bundle.
+    modulePreload: false,
   },
   server: {
     proxy: {

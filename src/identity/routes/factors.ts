@@ -73,10 +73,15 @@ export function factorRoutes(app: FastifyInstance, services: Services): void {
       if (!pending || pending.confirmed_at) throw new AppError('conflict', { fr: 'Aucun enrôlement en cours.', en: 'No enrolment in progress.' });
       const reservation = await services.throttle.reserve(`second-factor:${session.userId}`, request.ip, false);
       if (!reservation.allowed) throw new AppError('too_many_attempts', undefined, { headers: { 'retry-after': String(reservation.retryAfterSeconds) } });
-      const valid = await verifyTotp(db, box, session.userId, code.replace(/\s/g, ''), { confirming: true, now: services.now() });
-      await services.throttle.settle(reservation.attemptId, valid);
-      if (!valid) throw new AppError('invalid_second_factor');
-      return changeFactors(request, 'factor.totp.enrolled', async () => undefined);
+      let valid = false;
+      try {
+        return await changeFactors(request, 'factor.totp.enrolled', async (tx) => {
+          valid = await verifyTotp(tx, box, session.userId, code.replace(/\s/g, ''), { confirming: true, now: services.now() });
+          if (!valid) throw new AppError('invalid_second_factor');
+        });
+      } finally {
+        await services.throttle.settle(reservation.attemptId, valid);
+      }
     });
 
     scope.delete('/api/factors/totp', { schema: { tags: ['factors'] } }, async (request, reply) => {

@@ -1,0 +1,87 @@
+// Starts the real server for a test: real HTTP on 127.0.0.1, the database chosen by TEST_DB
+// (pglite, the default, or postgres in a schema of its own), a real SMTP server capturing mail, and a
+// clock the test can move forward.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { loadConfig } from '../../src/kernel/config.js';
+import { buildApp } from '../../src/server.js';
+import { createServices, type Services } from '../../src/services.js';
+import { startSmtpCapture, type SmtpCapture } from './smtp.js';
+
+export const TEST_DB = process.env['TEST_DB'] === 'postgres' ? 'postgres' : 'pglite';
+export const TEST_DATABASE_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestServer {
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  services: Services;
+  smtp: SmtpCapture;
+  /** Moves the server's clock forward. */
+  advanceClock(ms: number): void;
+  close(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ausculta-test-'));
+  const smtp = await startSmtpCapture();
+  const port = await freePort();
+  const schema = TEST_DB === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  const config = loadConfig({
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    PUBLIC_URL: `http://localhost:${port}`,
+    SMTP_URL: smtp.url,
+    WEB_DIR: resolve('dist/web'),
+    LOG_LEVEL: 'warn',
+    ...(TEST_DB === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
+    ...env,
+  });
+  let offset = 0;
+  const services = await createServices(config, {
+    now: () => Date.now() + offset,
+    ...(schema ? { schema } : { pgliteDir: 'memory://' }),
+  });
+  const app = await buildApp(services, { logger: false });
+  await app.listen({ port, host: '127.0.0.1' });
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    app,
+    services,
+    smtp,
+    advanceClock(ms) {
+      offset += ms;
+    },
+    async close() {
+      await app.close();
+      await services.close();
+      await smtp.close();
+      if (schema) await dropSchema(schema);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
