@@ -1,13 +1,35 @@
 // Vite build of the web app. Run from the repository root: `npx vite build web` (output: dist/web).
-import { defineConfig } from 'vite';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 const root = decodeURIComponent(new URL('.', import.meta.url).pathname);
 
+/** Writes .br and .gz next to each text asset, once at build time, for a static server's pre-compressed mode. */
+function precompress(): Plugin {
+  return {
+    name: 'ausculta-precompress',
+    apply: 'build',
+    async writeBundle(options, bundle) {
+      const outDir = options.dir ?? '';
+      const files = [...Object.keys(bundle), 'index.html'].filter((name, i, all) => /\.(js|css|html|svg)$/.test(name) && all.indexOf(name) === i);
+      for (const name of files) {
+        const path = join(outDir, name);
+        const content = await readFile(path).catch(() => null);
+        if (!content || content.length < 1024) continue;
+        await writeFile(`${path}.br`, brotliCompressSync(content, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+        await writeFile(`${path}.gz`, gzipSync(content, { level: 9 }));
+      }
+    },
+  };
+}
+
 export default defineConfig({
   root,
   base: './',
-  plugins: [react()],
+  plugins: [react(), precompress()],
   build: {
     outDir: '../dist/web',
     emptyOutDir: true,

@@ -18,6 +18,11 @@ export class PasswordHasher {
 
   constructor(private readonly concurrency: number) {}
 
+  /** Hashes running now (never more than the concurrency). */
+  get running(): number {
+    return this.#running;
+  }
+
   hash(password: string): Promise<string> {
     return this.#limited(() => hash(password, ARGON2_OPTIONS));
   }
@@ -72,7 +77,7 @@ const CNIL_FLOOR_BITS = 12 * Math.log2(95);
 /** Below 10^10 guesses (zxcvbn score < 4) a password follows a pattern an attacker tries early. */
 const MIN_GUESSES_LOG10 = 10;
 
-export type StrengthVerdict = { ok: true } | { ok: false; reason: 'too_long' | 'too_simple' | 'too_common'; message: Localised };
+export type StrengthVerdict = { ok: true } | { ok: false; reason: 'too_long' | 'too_simple' | 'too_common' | 'too_personal'; message: Localised };
 
 export function checkPasswordStrength(password: string, personalWords: string[] = []): StrengthVerdict {
   if (password.length > MAX_PASSWORD_LENGTH) {
@@ -96,6 +101,18 @@ export function checkPasswordStrength(password: string, personalWords: string[] 
     };
   }
   const words = personalWords.flatMap((word) => word.toLowerCase().split(/[^\p{L}\p{N}]+/u)).filter((w) => w.length >= 3);
+  // The user's name and e-mail are the first guesses of a targeted attack: they count for nothing.
+  const remainder = words.reduce((rest, word) => rest.replace(new RegExp(escapeRegExp(word), 'giu'), ''), password);
+  if (words.length > 0 && compositionEntropyBits(remainder) < CNIL_FLOOR_BITS - 1e-9) {
+    return {
+      ok: false,
+      reason: 'too_personal',
+      message: {
+        fr: 'Le mot de passe ne doit pas reposer sur votre nom ou votre adresse e-mail.',
+        en: 'The password must not rely on your name or e-mail address.',
+      },
+    };
+  }
   const estimate = estimator.check(password, words);
   if (estimate.guessesLog10 < MIN_GUESSES_LOG10) {
     return {
@@ -108,4 +125,8 @@ export function checkPasswordStrength(password: string, personalWords: string[] 
     };
   }
   return { ok: true };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,21 +1,18 @@
 // The shell: session and language state, the header, hash routes and their guards.
-import { Suspense, lazy, useCallback, useEffect, useMemo, useState, type MouseEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type MouseEvent } from 'react';
 import { api, fetchSession, onUnauthorizedResponse, setCsrfToken, setLanguage, type Session } from './api';
 import { AppContext, rolesOf, useApp, type AppState } from './context';
 import { I18nContext, dictionaries, initialLang, storeLang, useI18n, type Lang } from './i18n';
 import { navigate, parseHash, useHash } from './router';
 import { ErrorAlert, Page } from './ui';
+import { Admin } from './pages/Admin';
 import { Home } from './pages/Home';
 import { Invitation } from './pages/Invitation';
 import { Login } from './pages/Login';
 import { ForgotPassword, ResetPassword } from './pages/PasswordReset';
+import { Security } from './pages/Security';
 import { Setup } from './pages/Setup';
 import { Signup } from './pages/Signup';
-
-// Signed-in pages are loaded on demand: the login page stays light.
-const signedInPages = () => import('./pages/SignedIn');
-const Security = lazy(() => signedInPages().then((m) => ({ default: m.Security })));
-const Admin = lazy(() => signedInPages().then((m) => ({ default: m.Admin })));
 
 const PROTECTED = new Set(['/accueil', '/securite', '/admin']);
 const PUBLIC_ONLY = new Set(['/connexion', '/inscription']);
@@ -107,9 +104,7 @@ export function App() {
           ) : session === undefined || target ? (
             <p className="page">{i18n.t.common.loading}</p>
           ) : (
-            <Suspense fallback={<p className="page">{i18n.t.common.loading}</p>}>
-              <Routes path={route.path} params={route.params} />
-            </Suspense>
+            <Routes path={route.path} params={route.params} />
           )}
         </main>
       </AppContext.Provider>

@@ -81,7 +81,14 @@ type FieldProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'id'> & {
 export function Field({ label, name, hint, problem, pointer, optional = false, ...input }: FieldProps) {
   const { t } = useI18n();
   const id = useId();
-  const message = problem instanceof ApiError ? problem.fieldError(pointer ?? `/${name}`) : undefined;
+  // The server's field messages are technical (and English): show its localised detail when it is about
+  // this field alone, else a generic hint; the field is marked invalid either way.
+  const invalid = problem instanceof ApiError && problem.fieldError(pointer ?? `/${name}`) !== undefined;
+  const message = !invalid
+    ? undefined
+    : problem.errors.length === 1 && problem.detail && problem.code !== 'validation_failed'
+      ? problem.detail
+      : t.common.invalidField;
   const described = [hint ? `${id}-hint` : '', message ? `${id}-error` : ''].filter(Boolean).join(' ');
   return (
     <div className={message ? 'field field-invalid' : 'field'}>

@@ -33,7 +33,7 @@ export function Invitation({ token }: { token: string | null }) {
         token,
         password: v.password,
         displayName: v.displayName ?? '',
-        ...(patient && !info?.accountExists ? { identity: identityFrom(v) } : {}),
+        ...(patient ? { identity: identityFrom(v) } : {}),
       });
       const session = await refresh();
       if (hasSecondFactor(session)) {
@@ -59,32 +59,29 @@ export function Invitation({ token }: { token: string | null }) {
             <dt>{t.invitation.roles}</dt>
             <dd>{info.roles.map((r) => t.roles[r]).join(', ')}</dd>
           </dl>
-          <form onSubmit={submit} className="stack">
-            <ErrorAlert error={error} />
-            {info.accountExists ? (
-              <>
-                <p>{t.invitation.exists}</p>
-                <Field label={t.fields.password} name="password" type="password" autoComplete="current-password" problem={error} />
-              </>
-            ) : (
-              <>
-                <p className="hint">{t.common.requiredNote}</p>
-                <input type="hidden" name="username" value={info.email} autoComplete="username" />
-                <Field label={t.fields.displayName} name="displayName" hint={t.fields.displayNameHint} autoComplete="name" problem={error} />
-                <Field
-                  label={t.fields.password}
-                  name="password"
-                  type="password"
-                  autoComplete="new-password"
-                  hint={t.fields.passwordRule}
-                  minLength={12}
-                  problem={error}
-                />
-                {patient && <IdentityFields problem={error} />}
-              </>
-            )}
-            <Submit busy={busy}>{t.invitation.submit}</Submit>
-          </form>
+          {info.accountExists ? (
+            <Notice tone="warning">
+              {t.invitation.exists} <a href="#/connexion">{t.nav.login}</a>
+            </Notice>
+          ) : (
+            <form onSubmit={submit} className="stack">
+              <ErrorAlert error={error} />
+              <p className="hint">{t.common.requiredNote}</p>
+              <input type="hidden" name="username" value={info.email} autoComplete="username" />
+              <Field label={t.fields.displayName} name="displayName" hint={t.fields.displayNameHint} autoComplete="name" problem={error} />
+              <Field
+                label={t.fields.password}
+                name="password"
+                type="password"
+                autoComplete="new-password"
+                hint={t.fields.passwordRule}
+                minLength={12}
+                problem={error}
+              />
+              {patient && <IdentityFields problem={error} />}
+              <Submit busy={busy}>{t.invitation.submit}</Submit>
+            </form>
+          )}
         </>
       )}
     </Page>

@@ -1,0 +1,18 @@
+import { readFileSync } from 'node:fs';
+const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status','utf8'))![1]) / 1024);
+const log = (s: string) => console.log(s.padEnd(30), rss(), 'MB', 'heapUsed', Math.round(process.memoryUsage().heapUsed/1048576), 'ext', Math.round(process.memoryUsage().external/1048576), 'ab', Math.round(process.memoryUsage().arrayBuffers/1048576));
+log('start');
+const { PGlite } = await import('@electric-sql/pglite');
+log('pglite imported');
+await import('/work/main/src/identity/passwords.ts');
+log('passwords (zxcvbn) imported');
+await import('/work/main/src/server.ts');
+log('server imported');
+const dir = process.argv[2]!;
+const c = new PGlite(dir);
+await c.waitReady;
+log('pglite ready ' + dir);
+await c.query('select 1');
+log('query');
+await c.close();
+log('closed');

@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status','utf8'))![1]) / 1024);
+const mu = () => { const m = process.memoryUsage(); return `rss ${rss()} heap ${Math.round(m.heapUsed/1048576)} ext ${Math.round(m.external/1048576)} ab ${Math.round(m.arrayBuffers/1048576)}`; };
+const dir = process.argv[2]!;
+let c = new PGlite(dir);
+await c.waitReady;
+console.log('fresh ready', mu());
+await c.close();
+(globalThis as any).gc();
+await new Promise((r) => setTimeout(r, 500));
+console.log('closed+gc', mu());
+c = new PGlite(dir);
+await c.waitReady;
+(globalThis as any).gc();
+await new Promise((r) => setTimeout(r, 500));
+console.log('reopened+gc', mu());
