@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { hasAdministrator, issueSetupToken } from './admin/setup.js';
 import { createAccount } from './identity/accounts.js';
 import { ConfigError, loadConfig, type Config } from './kernel/config.js';
+import { AppError } from './kernel/errors.js';
 import { ROLES, type Role } from './kernel/schema.js';
 import { buildApp } from './server.js';
 import { createServices } from './services.js';
@@ -122,6 +123,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? `ausculta: ${error.message}` : error);
+  const expected = error instanceof ConfigError || error instanceof AppError;
+  console.error(expected ? `ausculta: ${error.message}` : error);
   process.exit(1);
 });
