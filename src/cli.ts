@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { hasAdministrator, issueSetupToken } from './admin/setup.js';
 import { createAccount } from './identity/accounts.js';
+import { purgeExpiredIdentityRows } from './identity/maintenance.js';
 import { ConfigError, loadConfig, type Config } from './kernel/config.js';
 import { AppError } from './kernel/errors.js';
 import { ROLES, type Role } from './kernel/schema.js';
@@ -29,6 +30,10 @@ async function serve(config: Config): Promise<void> {
     await services.close();
     process.exit(0);
   };
+  const housekeeping = setInterval(() => {
+    purgeExpiredIdentityRows(services.db, services.now()).catch((error: unknown) => app.log.error({ err: error }, 'housekeeping failed'));
+  }, 10 * 60_000);
+  housekeeping.unref();
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   await app.listen({ port: config.port, host: config.host });

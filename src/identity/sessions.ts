@@ -48,6 +48,13 @@ export interface NewSession {
 
 export class SessionStore {
   readonly #cache = new Map<string, CacheEntry>();
+  /** session id → token hash, to forget a revoked session without scanning the cache. */
+  readonly #tokenOf = new Map<string, string>();
+  /**
+   * Sessions changed inside a transaction that may not have committed yet: until this deadline they are
+   * read from the database at every request, so a concurrent read of the old row is never cached.
+   */
+  readonly #volatileUntil = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -139,7 +146,7 @@ export class SessionStore {
   }
 
   async #load(tokenHash: string, previous: CacheEntry | undefined): Promise<CacheEntry | undefined> {
-    this.#cache.delete(tokenHash);
+    if (previous) this.#forgetSession(previous.session.id);
     const row = await this.db
       .selectFrom('sessions')
       .selectAll()
@@ -150,9 +157,17 @@ export class SessionStore {
     const session = toSession(row);
     // Activity seen by this process but not yet written still counts.
     if (previous && previous.session.lastSeenAt > session.lastSeenAt) session.lastSeenAt = previous.session.lastSeenAt;
-    const entry: CacheEntry = { session, tokenHash, loadedAt: this.now(), persistedLastSeen: row.last_seen_at.getTime() };
+    const volatileUntil = this.#volatileUntil.get(session.id);
+    const volatile = volatileUntil !== undefined && volatileUntil >= this.now();
+    if (volatileUntil !== undefined && !volatile) this.#volatileUntil.delete(session.id);
+    const entry: CacheEntry = { session, tokenHash, loadedAt: volatile ? 0 : this.now(), persistedLastSeen: row.last_seen_at.getTime() };
     this.#cache.set(tokenHash, entry);
-    if (this.#cache.size > 50_000) this.#cache.delete(this.#cache.keys().next().value as string);
+    this.#tokenOf.set(session.id, tokenHash);
+    if (this.#cache.size > 50_000) {
+      const [oldestHash, oldest] = this.#cache.entries().next().value as [string, CacheEntry];
+      this.#cache.delete(oldestHash);
+      this.#tokenOf.delete(oldest.session.id);
+    }
     return entry;
   }
 
@@ -175,8 +190,8 @@ export class SessionStore {
       .where('revoked_at', 'is', null);
     if (keep) query = query.where('id', '!=', keep);
     const result = await query.executeTakeFirst();
-    for (const [hash, entry] of this.#cache) {
-      if (entry.session.userId === userId && entry.session.id !== keep) this.#cache.delete(hash);
+    for (const entry of [...this.#cache.values()]) {
+      if (entry.session.userId === userId && entry.session.id !== keep) this.#forgetSession(entry.session.id);
     }
     return Number(result.numUpdatedRows);
   }
@@ -195,9 +210,14 @@ export class SessionStore {
   }
 
   #forgetSession(sessionId: string): void {
-    for (const [hash, entry] of this.#cache) {
-      if (entry.session.id === sessionId) this.#cache.delete(hash);
+    const now = this.now();
+    if (this.#volatileUntil.size > 10_000) {
+      for (const [id, until] of this.#volatileUntil) if (until < now) this.#volatileUntil.delete(id);
     }
+    this.#volatileUntil.set(sessionId, now + CACHE_TTL_MS);
+    const tokenHash = this.#tokenOf.get(sessionId);
+    if (tokenHash) this.#cache.delete(tokenHash);
+    this.#tokenOf.delete(sessionId);
   }
 }
 

@@ -84,11 +84,6 @@ export class LoginThrottle {
       .where('id', '=', attemptId)
       .execute();
   }
-
-  /** Old attempts only matter for an hour; purge them now and then. */
-  async purge(): Promise<void> {
-    await this.db.deleteFrom('login_attempts').where('attempted_at', '<', new Date(this.now() - 2 * HOUR_MS)).execute();
-  }
 }
 
 /** 1 s after the 6th consecutive failure, doubling each time, capped at 5 minutes. Pending guesses count as failures. */

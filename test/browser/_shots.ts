@@ -1,0 +1,43 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { issueSetupToken } from '../../src/admin/setup.js';
+import { setupOrganisation, signUpPatient, strongPassword, uniqueEmail } from '../support/factories.js';
+import { startTestServer } from '../support/server.js';
+
+const server = await startTestServer();
+const dir = await mkdtemp(join(tmpdir(), 'shots-'));
+const ctx = await chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'], viewport: { width: 1100, height: 800 } });
+const page = ctx.pages()[0]!;
+const shot = async (name: string, full = true) => { await page.waitForTimeout(300); await page.screenshot({ path: `/tmp/shots/${name}.png`, fullPage: full }); };
+await page.goto(server.url); await page.locator('h1').waitFor(); await shot('installation');
+const admin = await setupOrganisation(server);
+await page.goto(server.url + '/#/connexion'); await page.reload(); await page.locator('h1').waitFor(); await shot('login');
+await page.getByLabel('Adresse e-mail').fill('x@example.test'); await page.getByLabel('Mot de passe', { exact: true }).fill('wrong'); await page.getByRole('button', { name: 'Se connecter', exact: true }).click(); await page.getByRole('alert').waitFor(); await shot('login-error');
+await page.goto(server.url + '/#/inscription'); await page.locator('h1').waitFor(); await shot('signup');
+// sign up with a weak password to see errors
+await page.getByLabel('Adresse e-mail').fill(uniqueEmail('p')); await page.getByLabel('Nom affiché').fill('Jeanne'); await page.getByLabel('Mot de passe', { exact: true }).fill('azertyuiopqs');
+await page.getByLabel('Nom de naissance').fill('Martin'); await page.getByLabel('Prénoms').fill('Jeanne'); await page.getByLabel('Date de naissance').fill('1980-05-17'); await page.getByLabel('Féminin').check(); await page.getByLabel('Code INSEE du lieu de naissance').fill('99999');
+await page.getByLabel('Numéro de sécurité sociale').fill('123');
+await page.getByRole('button', { name: 'Créer mon compte' }).click(); await page.getByRole('alert').waitFor(); await shot('signup-error');
+await page.getByLabel('Mot de passe', { exact: true }).fill(strongPassword());
+await page.getByRole('button', { name: 'Créer mon compte' }).click(); await page.waitForTimeout(1500); await shot('signup-error2');
+await page.getByLabel('Numéro de sécurité sociale').fill('');
+await page.getByRole('button', { name: 'Créer mon compte' }).click(); await page.waitForTimeout(1500); await shot('signup-error3');
+await page.getByLabel('Code INSEE du lieu de naissance').fill('75056');
+await page.getByRole('button', { name: 'Créer mon compte' }).click(); await page.waitForURL(/securite/); await shot('security');
+await page.getByRole('button', { name: 'Configurer une application' }).click(); await page.getByTestId('totp-secret').waitFor(); await shot('security-totp');
+// re-auth: move clock 6 minutes and try to change e-mail
+server.advanceClock(6 * 60_000);
+await page.getByLabel('Nouvelle adresse e-mail').fill(uniqueEmail('new')); await page.getByRole('button', { name: 'Changer l’adresse' }).click();
+await page.getByRole('heading', { name: 'Confirmez votre identité' }).waitFor(); await shot('security-reauth');
+await page.locator('.reauth').getByLabel('Mot de passe', { exact: true }).fill('wrong password'); await page.getByRole('button', { name: 'Confirmer' }).click(); await page.waitForTimeout(1000); await shot('security-reauth-error');
+await page.goto(server.url + '/#/accueil'); await page.locator('h1').waitFor(); await shot('home-nofactor');
+await page.setViewportSize({ width: 375, height: 740 });
+await shot('home-phone');
+await page.goto(server.url + '/#/securite'); await page.locator('h1').waitFor(); await shot('security-phone');
+await page.getByRole('button', { name: 'Switch to English' }).click(); await shot('security-phone-en');
+console.log('done');
+await ctx.close(); await server.close();
+void admin; void issueSetupToken; void signUpPatient;
