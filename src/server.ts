@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -15,7 +16,7 @@ import { factorRoutes } from './identity/routes/factors.js';
 import { loginRoutes } from './identity/routes/login.js';
 import { passwordResetRoutes } from './identity/routes/password-reset.js';
 import { signupRoutes } from './identity/routes/signup.js';
-import { installHttpKernel } from './kernel/http.js';
+import { installHttpKernel, tooManyRequests } from './kernel/http.js';
 import type { Services } from './services.js';
 
 type RouteModule = (app: FastifyInstance, services: Services) => void;
@@ -49,6 +50,10 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   installHttpKernel(app, config.publicUrl);
 
   await app.register(fastifyCookie);
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => tooManyRequests(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
   const https = config.publicUrl.startsWith('https:');
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {

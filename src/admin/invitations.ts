@@ -6,7 +6,7 @@ import Type from 'typebox';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import { hashToken, randomToken } from '../kernel/crypto.js';
 import { AppError } from '../kernel/errors.js';
-import { contextOf } from '../kernel/http.js';
+import { contextOf, publicLimit } from '../kernel/http.js';
 import type { Role } from '../kernel/schema.js';
 import type { Services } from '../services.js';
 import { assertProfessionalHasRpps, checkedRpps, createAccount, normaliseEmail } from '../identity/accounts.js';
@@ -53,13 +53,13 @@ export function invitationRoutes(app: FastifyInstance, services: Services): void
     return invitation;
   }
 
-  app.get('/api/invitations/:token', { schema: { tags: ['admin'], params: TokenParams } }, async (request) => {
+  app.get('/api/invitations/:token', { config: { rateLimit: publicLimit('enrolment', services.config.rateLimitScale) }, schema: { tags: ['admin'], params: TokenParams } }, async (request) => {
     const invitation = await openInvitation((request.params as { token: string }).token);
     const existing = await db.selectFrom('users').select('id').where('email', '=', invitation.email).executeTakeFirst();
     return { organisationName: invitation.organisation_name, email: invitation.email, roles: invitation.roles, accountExists: existing !== undefined };
   });
 
-  app.post('/api/invitations/accept', { schema: { tags: ['admin'], body: AcceptBody } }, async (request, reply) => {
+  app.post('/api/invitations/accept', { config: { rateLimit: publicLimit('enrolment', services.config.rateLimitScale) }, schema: { tags: ['admin'], body: AcceptBody } }, async (request, reply) => {
     const body = request.body as { token: string; password: string; displayName: string; identity?: IdentityTraitsInput };
     const invitation = await openInvitation(body.token);
     const identity = body.identity ? validateIdentityTraits(body.identity, new Date(services.now())) : undefined;

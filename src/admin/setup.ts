@@ -6,7 +6,7 @@ import { recordSecurityEvent } from '../audit/security-events.js';
 import { hashToken, randomToken } from '../kernel/crypto.js';
 import type { Db, Queryable } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
-import { contextOf } from '../kernel/http.js';
+import { contextOf, publicLimit } from '../kernel/http.js';
 import type { Services } from '../services.js';
 import { checkedFiness, createAccount } from '../identity/accounts.js';
 import { setSessionCookie } from '../identity/cookies.js';
@@ -43,7 +43,7 @@ export function setupRoutes(app: FastifyInstance, services: Services): void {
 
   app.get('/api/setup', { schema: { tags: ['admin'] } }, async () => ({ needed: !(await hasAdministrator(db)) }));
 
-  app.post('/api/setup', { schema: { tags: ['admin'], body: SetupBody } }, async (request, reply) => {
+  app.post('/api/setup', { config: { rateLimit: publicLimit('enrolment', services.config.rateLimitScale) }, schema: { tags: ['admin'], body: SetupBody } }, async (request, reply) => {
     const body = request.body as { setupToken: string; organisation: { name: string; finess?: string }; admin: { email: string; displayName: string; password: string } };
     const finess = checkedFiness(body.organisation.finess);
     const result = await db.transaction().execute(async (tx) => {

@@ -35,6 +35,8 @@ export interface Config {
   readonly passwordResetTtlMs: number;
   readonly invitationTtlMs: number;
   readonly bodyLimitBytes: number;
+  /** Multiplies the per-address limits of public routes (tests raise it; 1 in production). */
+  readonly rateLimitScale: number;
   readonly logLevel: string;
   readonly webDir: string;
 }
@@ -101,6 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     passwordResetTtlMs: 30 * MINUTE,
     invitationTtlMs: 7 * 24 * HOUR,
+    rateLimitScale: integer(env, 'RATE_LIMIT_SCALE', 1, 1, 10_000),
     bodyLimitBytes: 64 * 1024, // 64 KiB: every identity body is small; files get their own routes.
     logLevel: env['LOG_LEVEL'] || 'info',
     webDir: resolve(env['WEB_DIR'] || './dist/web'),

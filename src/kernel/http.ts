@@ -56,6 +56,31 @@ function frameworkProblem(error: FastifyError): AppError | null {
   return code ? new AppError(code) : null;
 }
 
+/**
+ * Per-address limits of public routes that send mail or create things (applied with
+ * `config: { rateLimit: publicLimit('mail', config.rateLimitScale) }`). Login has its own, finer throttle.
+ */
+const PUBLIC_LIMITS = {
+  /** A mail is sent: keep a mailbox from being flooded. */
+  mail: { max: 10, timeWindow: 15 * 60_000 },
+  /** Creates an account or claims a token. */
+  enrolment: { max: 30, timeWindow: 15 * 60_000 },
+  /** Cheap but unauthenticated (WebAuthn challenges). */
+  challenge: { max: 120, timeWindow: 60_000 },
+} as const;
+
+export function publicLimit(kind: keyof typeof PUBLIC_LIMITS, scale: number): { max: number; timeWindow: number } {
+  return { max: PUBLIC_LIMITS[kind].max * scale, timeWindow: PUBLIC_LIMITS[kind].timeWindow };
+}
+
+export function tooManyRequests(retryAfterSeconds: number): AppError {
+  return new AppError(
+    'too_many_attempts',
+    { fr: `Trop de requêtes. Réessayez dans ${retryAfterSeconds} s.`, en: `Too many requests. Try again in ${retryAfterSeconds} s.` },
+    { extra: { retryAfterSeconds }, headers: { 'retry-after': String(retryAfterSeconds) } },
+  );
+}
+
 export function installHttpKernel(app: FastifyInstance, publicUrl: string): void {
   // Only JSON bodies: a cross-site HTML form cannot send one without a CORS preflight.
   app.removeContentTypeParser('text/plain');
@@ -68,6 +93,11 @@ export function installHttpKernel(app: FastifyInstance, publicUrl: string): void
   });
 
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new AppError('not_found')));
+
+  // API answers carry sessions, codes and identities: never stored by a browser or proxy cache.
+  app.addHook('onSend', async (request, reply) => {
+    if (request.url.startsWith('/api/')) void reply.header('cache-control', 'no-store');
+  });
 
   const allowedOrigin = new URL(publicUrl).origin;
   app.addHook('onRequest', async (request) => {

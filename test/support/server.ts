@@ -47,6 +47,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     SMTP_URL: smtp.url,
     WEB_DIR: resolve('dist/web'),
     LOG_LEVEL: 'warn',
+    // Many accounts come from 127.0.0.1 in a test file; test/api/rate-limit.test.ts sets it back to 1.
+    RATE_LIMIT_SCALE: '100',
     ...(TEST_DB === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
     ...env,
   });

@@ -6,7 +6,7 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { recordSecurityEvent } from '../../audit/security-events.js';
 import { hashToken, randomToken } from '../../kernel/crypto.js';
 import { AppError } from '../../kernel/errors.js';
-import { contextOf } from '../../kernel/http.js';
+import { contextOf, publicLimit } from '../../kernel/http.js';
 import type { Services } from '../../services.js';
 import { normaliseEmail } from '../accounts.js';
 import { DEVICE_COOKIE, setDeviceCookie, setSessionCookie } from '../cookies.js';
@@ -174,7 +174,7 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
     });
   });
 
-  app.post('/api/passkey-login/options', { schema: { tags: ['identity'] } }, async () =>
+  app.post('/api/passkey-login/options', { config: { rateLimit: publicLimit('challenge', services.config.rateLimitScale) }, schema: { tags: ['identity'] } }, async () =>
     authenticationOptions(db, services.relyingParty, null, services.now()),
   );
 

@@ -5,7 +5,7 @@ import Type from 'typebox';
 import { recordSecurityEvent } from '../../audit/security-events.js';
 import { hashToken, randomToken } from '../../kernel/crypto.js';
 import { AppError } from '../../kernel/errors.js';
-import { contextOf } from '../../kernel/http.js';
+import { contextOf, publicLimit } from '../../kernel/http.js';
 import type { Services } from '../../services.js';
 import { assertStrongPassword, normaliseEmail } from '../accounts.js';
 import { EmailSchema, NewPasswordSchema } from '../schemas.js';
@@ -16,7 +16,7 @@ const CompleteBody = Type.Object({ token: Type.String({ minLength: 20, maxLength
 export function passwordResetRoutes(app: FastifyInstance, services: Services): void {
   const { db, hasher, sessions, config } = services;
 
-  app.post('/api/password-reset/request', { schema: { tags: ['identity'], body: RequestBody } }, async (request, reply) => {
+  app.post('/api/password-reset/request', { config: { rateLimit: publicLimit('mail', services.config.rateLimitScale) }, schema: { tags: ['identity'], body: RequestBody } }, async (request, reply) => {
     const email = normaliseEmail((request.body as { email: string }).email);
     const user = await db.selectFrom('users').select(['id', 'locale']).where('email', '=', email).executeTakeFirst();
     // The same answer whether or not the account exists: no enumeration.
@@ -37,7 +37,7 @@ export function passwordResetRoutes(app: FastifyInstance, services: Services): v
     return reply.code(202).send({ accepted: true });
   });
 
-  app.post('/api/password-reset/complete', { schema: { tags: ['identity'], body: CompleteBody } }, async (request, reply) => {
+  app.post('/api/password-reset/complete', { config: { rateLimit: publicLimit('enrolment', services.config.rateLimitScale) }, schema: { tags: ['identity'], body: CompleteBody } }, async (request, reply) => {
     const { token, password } = request.body as { token: string; password: string };
     const reset = await db
       .selectFrom('password_resets')

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { recordSecurityEvent } from '../../audit/security-events.js';
 import { AppError } from '../../kernel/errors.js';
-import { contextOf } from '../../kernel/http.js';
+import { contextOf, publicLimit } from '../../kernel/http.js';
 import type { Services } from '../../services.js';
 import { createAccount } from '../accounts.js';
 import { setSessionCookie } from '../cookies.js';
@@ -39,7 +39,7 @@ export function signupRoutes(app: FastifyInstance, services: Services): void {
     db.selectFrom('organisations').select(['id', 'name']).where('open_patient_signup', '=', true).orderBy('name').execute(),
   );
 
-  app.post('/api/signup', { schema: { tags: ['identity'], body: SignupBody } }, async (request, reply) => {
+  app.post('/api/signup', { config: { rateLimit: publicLimit('enrolment', services.config.rateLimitScale) }, schema: { tags: ['identity'], body: SignupBody } }, async (request, reply) => {
     const body = request.body as SignupInput;
     const identity = validateIdentityTraits(body.identity, new Date(services.now()));
     const organisation = await db
