@@ -83,7 +83,20 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (existsSync(config.webDir)) {
-    await app.register(fastifyStatic, { root: config.webDir, wildcard: false, index: 'index.html' });
+    // Assets have hashed names: cached for a year. index.html is revalidated so a new build shows at once.
+    // Vite writes .br/.gz copies beside each file; they are served to browsers that accept them.
+    await app.register(fastifyStatic, {
+      root: config.webDir,
+      wildcard: false,
+      index: false,
+      preCompressed: true,
+      cacheControl: false,
+      setHeaders(response, path) {
+        response.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+    // @fastify/static's pre-compressed mode does not find the index of "/": serve it by name.
+    app.get('/', { schema: { hide: true } }, (_request, reply) => reply.sendFile('index.html'));
   }
   return app;
 }

@@ -1,5 +1,6 @@
 // The composition root: every long-lived object the routes need, built once from the configuration.
 import { join } from 'node:path';
+import { BackgroundTasks } from './kernel/background.js';
 import type { Config } from './kernel/config.js';
 import { loadMasterKey, SecretBox } from './kernel/crypto.js';
 import { migrate, openDatabase, pgliteDirFor, type Db } from './kernel/db.js';
@@ -18,6 +19,7 @@ export interface Services {
   hasher: PasswordHasher;
   box: SecretBox;
   mailer: Mailer;
+  background: BackgroundTasks;
   relyingParty: RelyingParty;
   /** Milliseconds since the epoch; tests move it to cross timeouts. */
   now: () => number;
@@ -42,8 +44,9 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     ...(overrides.schema ? { schema: overrides.schema } : {}),
     ...(overrides.poolSize ? { poolSize: overrides.poolSize } : {}),
   });
-  await migrate(handle.db);
+  await migrate(handle.db, handle.schema);
   const box = new SecretBox(await loadMasterKey(config.masterKey, config.dataDir));
+  const background = new BackgroundTasks({ error: (details, message) => console.error(message, details) });
   const mailer = overrides.mailer ?? createMailer(config.smtpUrl, config.mailFrom, join(config.dataDir, 'outbox'));
   return {
     config,
@@ -54,9 +57,11 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     hasher: new PasswordHasher(config.login.hashConcurrency),
     box,
     mailer,
+    background,
     relyingParty: relyingPartyFor(config.publicUrl),
     now,
     async close() {
+      await background.drain();
       mailer.close();
       await handle.close();
     },

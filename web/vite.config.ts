@@ -18,7 +18,8 @@ function precompress(): Plugin {
       for (const name of files) {
         const path = join(outDir, name);
         const content = await readFile(path).catch(() => null);
-        if (!content || content.length < 1024) continue;
+        // index.html is always compressed: the static server's pre-compressed mode looks for it.
+        if (!content || (content.length < 1024 && name !== 'index.html')) continue;
         await writeFile(`${path}.br`, brotliCompressSync(content, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
         await writeFile(`${path}.gz`, gzipSync(content, { level: 9 }));
       }

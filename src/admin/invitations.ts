@@ -3,6 +3,7 @@
 // and gets their own account. The link is the only secret; the mail carries no health data.
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import { Code, Text } from '../kernel/schemas.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import { hashToken, randomToken } from '../kernel/crypto.js';
 import { AppError } from '../kernel/errors.js';
@@ -21,8 +22,8 @@ const InviteBody = Type.Object(
   {
     email: EmailSchema,
     roles: Type.Array(RolesSchema.items, { minItems: 1, uniqueItems: true, maxItems: 5 }),
-    rpps: Type.Optional(Type.String({ maxLength: 20 })),
-    profession: Type.Optional(Type.String({ maxLength: 80 })),
+    rpps: Type.Optional(Code(20, 0)),
+    profession: Type.Optional(Text(80)),
   },
   { additionalProperties: false },
 );
@@ -86,7 +87,7 @@ export function invitationRoutes(app: FastifyInstance, services: Services): void
   });
 
   app.register(async (scope) => {
-    scope.addHook('preHandler', authenticate(services.sessions, config.session.secureCookies, { requireSecondFactor: true }));
+    scope.addHook('preValidation', authenticate(services.sessions, config.session.secureCookies, { requireSecondFactor: true }));
     scope.addHook('preHandler', async (request) => {
       await requireOrganisationRole(db, sessionOf(request).userId, (request.params as { orgId: string }).orgId, 'org_admin');
     });
@@ -109,6 +110,7 @@ export function invitationRoutes(app: FastifyInstance, services: Services): void
       const token = randomToken();
       const expiresAt = new Date(services.now() + config.invitationTtlMs);
       const organisation = await db.selectFrom('organisations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+      const link = `${config.publicUrl}/#/invitation?token=${token}`;
       const invitation = await db.transaction().execute(async (tx) => {
         const row = await tx
           .insertInto('invitations')
@@ -116,13 +118,13 @@ export function invitationRoutes(app: FastifyInstance, services: Services): void
           .returning('id')
           .executeTakeFirstOrThrow();
         await recordSecurityEvent(tx, contextOf(request), { type: 'invitation.created', outcome: 'success', actorUserId: sessionOf(request).userId, organisationId: orgId, detail: { invitationId: row.id, roles: body.roles.join(',') } });
+        // Last step of the transaction: if the mail cannot leave, no invitation exists.
+        await services.mailer.send({
+          to: email,
+          subject: `Ausculta : invitation de ${organisation.name} / invitation`,
+          text: `${organisation.name} vous invite à créer votre compte Ausculta. Ouvrez ce lien (valable 7 jours, une seule fois) :\n${link}\n\n${organisation.name} invites you to create your Ausculta account. Open this link (valid 7 days, once):\n${link}`,
+        });
         return row;
-      });
-      const link = `${config.publicUrl}/#/invitation?token=${token}`;
-      await services.mailer.send({
-        to: email,
-        subject: `Ausculta : invitation de ${organisation.name} / invitation`,
-        text: `${organisation.name} vous invite à créer votre compte Ausculta. Ouvrez ce lien (valable 7 jours, une seule fois) :\n${link}\n\n${organisation.name} invites you to create your Ausculta account. Open this link (valid 7 days, once):\n${link}`,
       });
       return reply.code(201).send({ id: invitation.id, expiresAt: expiresAt.toISOString() });
     });

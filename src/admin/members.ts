@@ -2,6 +2,7 @@
 // accounts, never patient data because of that role.
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import { Code, Text } from '../kernel/schemas.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import { AppError } from '../kernel/errors.js';
 import { contextOf } from '../kernel/http.js';
@@ -16,7 +17,7 @@ const MemberParams = Type.Object({ orgId: Type.String({ format: 'uuid' }), userI
 export const RolesSchema = Type.Array(Type.Enum([...ROLES]), { uniqueItems: true, maxItems: ROLES.length });
 const RolesBody = Type.Object({ roles: RolesSchema }, { additionalProperties: false });
 const OrganisationBody = Type.Object(
-  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), finess: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()])) },
+  { name: Type.Optional(Text(200)), finess: Type.Optional(Type.Union([Code(20, 0), Type.Null()])) },
   { additionalProperties: false },
 );
 
@@ -24,7 +25,7 @@ export function memberRoutes(app: FastifyInstance, services: Services): void {
   const { db } = services;
 
   app.register(async (scope) => {
-    scope.addHook('preHandler', authenticate(services.sessions, services.config.session.secureCookies, { requireSecondFactor: true }));
+    scope.addHook('preValidation', authenticate(services.sessions, services.config.session.secureCookies, { requireSecondFactor: true }));
     scope.addHook('preHandler', async (request) => {
       const { orgId } = request.params as { orgId: string };
       await requireOrganisationRole(db, sessionOf(request).userId, orgId, 'org_admin');
@@ -69,6 +70,8 @@ export function memberRoutes(app: FastifyInstance, services: Services): void {
       const { roles } = request.body as { roles: Role[] };
       const actor = sessionOf(request).userId;
       return db.transaction().execute(async (tx) => {
+        // One role change at a time per organisation: "another admin remains" must hold when we commit.
+        await tx.selectFrom('organisations').select('id').where('id', '=', orgId).forUpdate().executeTakeFirst();
         const current = await tx.selectFrom('member_roles').select('role').where('organisation_id', '=', orgId).where('user_id', '=', userId).forUpdate().execute();
         if (current.length === 0) throw new AppError('not_found');
         const user = await tx.selectFrom('users').select('rpps').where('id', '=', userId).executeTakeFirstOrThrow();

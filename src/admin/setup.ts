@@ -2,6 +2,7 @@
 // whoever holds it creates the first organisation and its administrator. Never a default password.
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import { Code, Text } from '../kernel/schemas.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import { hashToken, randomToken } from '../kernel/crypto.js';
 import type { Db, Queryable } from '../kernel/db.js';
@@ -17,7 +18,7 @@ const SETUP_TOKEN_TTL_MS = 24 * 3600_000;
 const SetupBody = Type.Object(
   {
     setupToken: Type.String({ minLength: 10, maxLength: 200 }),
-    organisation: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), finess: Type.Optional(Type.String({ maxLength: 20 })) }, { additionalProperties: false }),
+    organisation: Type.Object({ name: Text(200), finess: Type.Optional(Code(20, 0)) }, { additionalProperties: false }),
     admin: Type.Object({ email: EmailSchema, displayName: DisplayNameSchema, password: NewPasswordSchema }, { additionalProperties: false }),
   },
   { additionalProperties: false },
@@ -58,7 +59,7 @@ export function setupRoutes(app: FastifyInstance, services: Services): void {
         throw (await hasAdministrator(tx)) ? new AppError('setup_done') : new AppError('invalid_token', { fr: 'Jeton d’installation invalide ou expiré.', en: 'Invalid or expired setup token.' });
       }
       const organisation = await tx.insertInto('organisations').values({ name: body.organisation.name.trim(), finess }).returning('id').executeTakeFirstOrThrow();
-      const userId = await createAccount(tx, services.hasher, { ...body.admin, organisationId: organisation.id, roles: ['org_admin'] });
+      const userId = await createAccount(tx, services.hasher, { ...body.admin, organisationId: organisation.id, roles: ['org_admin'], passwordPointer: '/admin/password' });
       const created = await services.sessions.create(tx, { userId, secondFactorPending: false, secondFactorVerified: false, sourceAddress: request.ip, userAgent: request.headers['user-agent'] ?? '' });
       const context = contextOf(request);
       await recordSecurityEvent(tx, context, { type: 'organisation.created', outcome: 'success', actorUserId: userId, organisationId: organisation.id });

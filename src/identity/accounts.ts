@@ -21,11 +21,15 @@ export interface NewAccount {
   rpps?: string | null | undefined;
   profession?: string | null | undefined;
   identity?: IdentityTraits | undefined;
+  /** Where the password sits in the request, for the error's pointer. */
+  passwordPointer?: string;
 }
 
-export function assertStrongPassword(password: string, personal: string[]): void {
+export function assertStrongPassword(password: string, personal: string[], pointer = '/password'): void {
   const verdict = checkPasswordStrength(password, personal);
-  if (!verdict.ok) throw new AppError('weak_password', verdict.message, { extra: { reason: verdict.reason } });
+  if (!verdict.ok) {
+    throw new AppError('weak_password', verdict.message, { extra: { reason: verdict.reason, errors: [{ pointer, message: verdict.reason }] } });
+  }
 }
 
 export function checkedRpps(rpps: string | null | undefined): string | null {
@@ -58,7 +62,7 @@ export async function createAccount(q: Queryable, hasher: PasswordHasher, input:
   if (input.roles.includes('patient') && !input.identity) {
     throw new AppError('validation_failed', { fr: 'Les traits d’identité du patient sont requis.', en: 'The patient’s identity traits are required.' });
   }
-  assertStrongPassword(input.password, [email, input.displayName, input.identity?.birthName ?? '', input.identity?.firstNames ?? '']);
+  assertStrongPassword(input.password, [email, input.displayName, input.identity?.birthName ?? '', input.identity?.firstNames ?? ''], input.passwordPointer);
   await assertUnique(q, email, rpps, input.identity?.insNir);
 
   const passwordHash = await hasher.hash(input.password);

@@ -27,6 +27,8 @@ export interface DatabaseTarget {
 export interface DatabaseHandle {
   db: Db;
   kind: 'postgres' | 'pglite';
+  /** The schema holding our tables (and the migration bookkeeping). */
+  schema: string;
   close(): Promise<void>;
 }
 
@@ -35,7 +37,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
   if (target.pgliteDir !== 'memory://') await mkdir(target.pgliteDir, { recursive: true });
   const client = new PGlite(target.pgliteDir);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
-  return { db, kind: 'pglite', close: () => db.destroy() };
+  return { db, kind: 'pglite', schema: 'public', close: () => db.destroy() };
 }
 
 async function openPostgres(url: string, schema: string | undefined, max: number): Promise<DatabaseHandle> {
@@ -47,7 +49,7 @@ async function openPostgres(url: string, schema: string | undefined, max: number
   });
   if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', close: () => db.destroy() };
+  return { db, kind: 'postgres', schema: schema ?? 'public', close: () => db.destroy() };
 }
 
 export function pgliteDirFor(dataDir: string): string {
@@ -55,8 +57,9 @@ export function pgliteDirFor(dataDir: string): string {
 }
 
 /** Applies pending migrations; throws with the failing migration's name. */
-export async function migrate(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+export async function migrate(db: Db, schema = 'public'): Promise<string[]> {
+  // Named explicitly: Kysely would otherwise take another schema's migration tables for ours.
+  const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema: schema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');

@@ -41,10 +41,14 @@ function validationProblem(error: FastifyError): AppError {
 
 /** PostgreSQL's unique_violation: a race between two requests lost by this one. */
 const UNIQUE_VIOLATION = '23505';
+/** Values the database refuses (NUL characters, a broken CHECK, too long): input the schemas let through. */
+const REFUSED_VALUE = new Set(['22021', '22P05', '23514', '22001', '22P02', '22007', '22008']);
 
 function frameworkProblem(error: FastifyError): AppError | null {
   if (error.validation) return validationProblem(error);
-  if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return new AppError('conflict');
+  const sqlState = (error as { code?: unknown }).code;
+  if (sqlState === UNIQUE_VIOLATION) return new AppError('conflict');
+  if (typeof sqlState === 'string' && REFUSED_VALUE.has(sqlState)) return new AppError('validation_failed');
   const byStatus: Partial<Record<number, ErrorCode>> = {
     400: 'malformed_body',
     404: 'not_found',

@@ -55,8 +55,9 @@ async function requestReset(email: string): Promise<string> {
   const before = mailsTo(email).length;
   const response = await anonymous().post('/api/password-reset/request', { email });
   expect(response.status).toBe(202);
+  // The mail leaves after the answer: wait for this one, not an earlier one.
+  await expect.poll(() => mailsTo(email).length, { timeout: 5_000 }).toBe(before + 1);
   const link = await server.smtp.waitForLink(email);
-  expect(mailsTo(email).length).toBe(before + 1);
   expect(link.startsWith(`${server.url}/#/reinitialisation?token=`)).toBe(true);
   return tokenOf(link);
 }
@@ -158,7 +159,8 @@ describe('password reset', () => {
     for (const secret of ['Zabulonovitch', 'ZABULONOVITCH', 'Philomène', 'Eulalie', '1980-05-17', '17/05/1980', '280057505612389', '2 80 05 75 056 123 89', '75056']) {
       expect(text.includes(secret), `mail mentions ${secret}`).toBe(false);
     }
-    expect(text).not.toMatch(/patient|consultation|rendez-vous|ordonnance/i);
+    const body = text.slice(text.search(/\r?\n\r?\n/));
+    expect(body).not.toMatch(/patient|consultation|rendez-vous|ordonnance|Zabulon/i);
   });
 
   it('a link is valid 30 minutes: at 29 minutes it works, at 31 minutes → 400 invalid_token', async () => {

@@ -38,7 +38,15 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    onUnauthorizedResponse(() => void refresh().catch(() => undefined));
+    onUnauthorizedResponse(() => {
+      void refresh()
+        .then((current) => {
+          if (!current && PROTECTED.has(parseHash(window.location.hash).path)) {
+            setFlash({ message: dictionaries[initialLang()].common.sessionEnded, path: '/connexion' });
+          }
+        })
+        .catch(() => undefined);
+    });
     Promise.all([api.get<{ needed: boolean }>('/api/setup'), refresh()])
       .then(([setup]) => setSetupNeeded(setup.needed))
       .catch((error: unknown) => {
@@ -51,6 +59,7 @@ export function App() {
   let target: string | null = null;
   if (session !== undefined) {
     if (setupNeeded && !signedIn && route.path !== '/installation') target = '/installation';
+    else if (!setupNeeded && route.path === '/installation') target = signedIn ? '/accueil' : '/connexion';
     else if (route.path === '/') target = signedIn ? '/accueil' : '/connexion';
     else if (PROTECTED.has(route.path) && !signedIn) target = '/connexion';
     else if (PUBLIC_ONLY.has(route.path) && signedIn) target = '/accueil';

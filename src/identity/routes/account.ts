@@ -2,13 +2,14 @@
 // profile, password and e-mail changes. Changing a secret ends every other session.
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import { Text } from '../../kernel/schemas.js';
 import { recordSecurityEvent } from '../../audit/security-events.js';
 import { AppError } from '../../kernel/errors.js';
-import { contextOf } from '../../kernel/http.js';
+import { contextOf, tooManyRequests } from '../../kernel/http.js';
 import type { Services } from '../../services.js';
 import { assertStrongPassword, membershipsFrom, normaliseEmail, rolesOf } from '../accounts.js';
 import { clearSessionCookie } from '../cookies.js';
-import { factorsOf } from '../factors.js';
+import { factorsOf, methodsOf } from '../factors.js';
 import { authenticate, requireRecentAuthentication, sessionOf } from '../guard.js';
 
 const SessionAnswer = Type.Object({
@@ -23,6 +24,8 @@ const SessionAnswer = Type.Object({
   memberships: Type.Array(Type.Object({ organisationId: Type.String(), organisationName: Type.String(), roles: Type.Array(Type.String()) })),
   factors: Type.Object({ totp: Type.Boolean(), passkeys: Type.Integer(), recoveryCodesLeft: Type.Integer() }),
   secondFactorPending: Type.Boolean(),
+  /** While the second factor is pending: the ways to complete it. */
+  methods: Type.Optional(Type.Array(Type.Enum(['totp', 'passkey', 'recovery_code']))),
   secondFactorVerified: Type.Boolean(),
   csrfToken: Type.String(),
   idleExpiresAt: Type.String(),
@@ -30,7 +33,7 @@ const SessionAnswer = Type.Object({
 });
 const PasswordBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
 const ProfileBody = Type.Object(
-  { displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })), locale: Type.Optional(Type.Enum(['fr', 'en'])) },
+  { displayName: Type.Optional(Text(120)), locale: Type.Optional(Type.Enum(['fr', 'en'])) },
   { additionalProperties: false },
 );
 const ChangePasswordBody = Type.Object(
@@ -46,7 +49,7 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
 
   // GET /api/session and logout also serve a session still waiting for its second factor.
   app.register(async (scope) => {
-    scope.addHook('preHandler', authenticate(sessions, secure, { allowPendingSecondFactor: true }));
+    scope.addHook('preValidation', authenticate(sessions, secure, { allowPendingSecondFactor: true }));
 
     scope.get('/api/session', { schema: { tags: ['identity'], response: { 200: SessionAnswer } } }, async (request) => {
       const session = sessionOf(request);
@@ -57,6 +60,7 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
         memberships: session.secondFactorPending ? [] : membershipsFrom(roles),
         factors,
         secondFactorPending: session.secondFactorPending,
+        ...(session.secondFactorPending ? { methods: methodsOf(factors) } : {}),
         secondFactorVerified: session.secondFactorAt !== null,
         csrfToken: session.csrfToken,
         idleExpiresAt: (request.sessionIdleExpiresAt ?? new Date()).toISOString(),
@@ -76,7 +80,7 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
   });
 
   app.register(async (scope) => {
-    scope.addHook('preHandler', authenticate(sessions, secure));
+    scope.addHook('preValidation', authenticate(sessions, secure));
 
     scope.post('/api/logout-everywhere', { schema: { tags: ['identity'] } }, async (request, reply) => {
       const session = sessionOf(request);
@@ -123,7 +127,7 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
       const session = sessionOf(request);
       const { password } = request.body as { password: string };
       const reservation = await services.throttle.reserve(`reauth:${session.userId}`, request.ip, false);
-      if (!reservation.allowed) throw new AppError('too_many_attempts', undefined, { headers: { 'retry-after': String(reservation.retryAfterSeconds) } });
+      if (!reservation.allowed) throw tooManyRequests(reservation.retryAfterSeconds);
       const user = await db.selectFrom('users').select('password_hash').where('id', '=', session.userId).executeTakeFirstOrThrow();
       const valid = await hasher.verify(user.password_hash, password);
       await services.throttle.settle(reservation.attemptId, valid);
@@ -146,14 +150,14 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
       const { currentPassword, newPassword } = request.body as { currentPassword: string; newPassword: string };
       const user = await db.selectFrom('users').select(['password_hash', 'email', 'display_name']).where('id', '=', session.userId).executeTakeFirstOrThrow();
       const reservation = await services.throttle.reserve(`reauth:${session.userId}`, request.ip, false);
-      if (!reservation.allowed) throw new AppError('too_many_attempts', undefined, { headers: { 'retry-after': String(reservation.retryAfterSeconds) } });
+      if (!reservation.allowed) throw tooManyRequests(reservation.retryAfterSeconds);
       const valid = await hasher.verify(user.password_hash, currentPassword);
       await services.throttle.settle(reservation.attemptId, valid);
       if (!valid) {
         await recordSecurityEvent(db, contextOf(request), { type: 'password.changed', outcome: 'failure', actorUserId: session.userId });
         throw new AppError('invalid_credentials', { fr: 'Mot de passe actuel incorrect.', en: 'Wrong current password.' });
       }
-      assertStrongPassword(newPassword, [user.email, user.display_name]);
+      assertStrongPassword(newPassword, [user.email, user.display_name], '/newPassword');
       const passwordHash = await hasher.hash(newPassword);
       await db.transaction().execute(async (tx) => {
         await tx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: new Date(services.now()) }).where('id', '=', session.userId).execute();
@@ -175,12 +179,12 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
         await sessions.revokeAllForUser(tx, session.userId, 'email-changed', session.id);
         await recordSecurityEvent(tx, contextOf(request), { type: 'email.changed', outcome: 'success', actorUserId: session.userId });
       });
-      // Tell the previous address, without saying anything about care.
-      await services.mailer.send({
+      // Tell the previous address, without saying anything about care; after the answer.
+      services.background.run('email-changed-mail', () => services.mailer.send({
         to: previous.email,
         subject: 'Ausculta : adresse de connexion modifiée / sign-in e-mail changed',
         text: `L’adresse de connexion de votre compte Ausculta a été modifiée. Si ce n’est pas vous, contactez l’administrateur de votre établissement.\n\nThe sign-in e-mail of your Ausculta account was changed. If this was not you, contact your organisation's administrator.`,
-      });
+      }));
       return reply.code(204).send();
     });
   });

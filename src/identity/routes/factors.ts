@@ -2,11 +2,12 @@
 // and ends the user's other sessions. The first factor enrolled comes with recovery codes.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { Code, Text } from '../../kernel/schemas.js';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { recordSecurityEvent, type SecurityEventType } from '../../audit/security-events.js';
 import type { Tx } from '../../kernel/db.js';
 import { AppError } from '../../kernel/errors.js';
-import { contextOf } from '../../kernel/http.js';
+import { contextOf, tooManyRequests } from '../../kernel/http.js';
 import type { Services } from '../../services.js';
 import { factorsOf, hasSecondFactor } from '../factors.js';
 import { authenticate, requireRecentAuthentication, sessionOf } from '../guard.js';
@@ -14,9 +15,9 @@ import { registerPasskey, registrationOptions } from '../passkeys.js';
 import { generateRecoveryCodes } from '../recovery-codes.js';
 import { beginTotpEnrolment, verifyTotp } from '../totp.js';
 
-const CodeBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false });
+const CodeBody = Type.Object({ code: Code(16) }, { additionalProperties: false });
 const PasskeyBody = Type.Object(
-  { response: Type.Object({ id: Type.String({ maxLength: 1024 }) }), name: Type.String({ minLength: 1, maxLength: 80 }) },
+  { response: Type.Object({ id: Type.String({ maxLength: 1024 }) }), name: Text(80) },
   { additionalProperties: false },
 );
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 1024 }) });
@@ -55,7 +56,7 @@ export function factorRoutes(app: FastifyInstance, services: Services): void {
   }
 
   app.register(async (scope) => {
-    scope.addHook('preHandler', authenticate(sessions, services.config.session.secureCookies));
+    scope.addHook('preValidation', authenticate(sessions, services.config.session.secureCookies));
 
     scope.post('/api/factors/totp', { schema: { tags: ['factors'] } }, async (request) => {
       const session = sessionOf(request);
@@ -72,7 +73,7 @@ export function factorRoutes(app: FastifyInstance, services: Services): void {
       const pending = await db.selectFrom('totp_factors').select('confirmed_at').where('user_id', '=', session.userId).executeTakeFirst();
       if (!pending || pending.confirmed_at) throw new AppError('conflict', { fr: 'Aucun enrôlement en cours.', en: 'No enrolment in progress.' });
       const reservation = await services.throttle.reserve(`second-factor:${session.userId}`, request.ip, false);
-      if (!reservation.allowed) throw new AppError('too_many_attempts', undefined, { headers: { 'retry-after': String(reservation.retryAfterSeconds) } });
+      if (!reservation.allowed) throw tooManyRequests(reservation.retryAfterSeconds);
       let valid = false;
       try {
         return await changeFactors(request, 'factor.totp.enrolled', async (tx) => {

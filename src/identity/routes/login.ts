@@ -2,11 +2,12 @@
 // account has one; or a passkey alone (user verification makes it two factors in one).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { Code } from '../../kernel/schemas.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { recordSecurityEvent } from '../../audit/security-events.js';
 import { hashToken, randomToken } from '../../kernel/crypto.js';
 import { AppError } from '../../kernel/errors.js';
-import { contextOf, publicLimit } from '../../kernel/http.js';
+import { contextOf, publicLimit, tooManyRequests } from '../../kernel/http.js';
 import type { Services } from '../../services.js';
 import { normaliseEmail } from '../accounts.js';
 import { DEVICE_COOKIE, setDeviceCookie, setSessionCookie } from '../cookies.js';
@@ -15,15 +16,14 @@ import { authenticate, sessionOf } from '../guard.js';
 import { authenticationOptions, verifyPasskeyAssertion } from '../passkeys.js';
 import { useRecoveryCode } from '../recovery-codes.js';
 import { verifyTotp } from '../totp.js';
-import type { Reservation } from '../throttle.js';
 
 const DEVICE_TTL_MS = 180 * 24 * 3600_000;
 
 const LoginBody = Type.Object(
-  { email: Type.String({ minLength: 3, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { email: Code(254, 3), password: Type.String({ minLength: 1, maxLength: 1024 }) },
   { additionalProperties: false },
 );
-const CodeBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+const CodeBody = Type.Object({ code: Code(64) }, { additionalProperties: false });
 const AssertionBody = Type.Object({ response: Type.Object({ id: Type.String({ maxLength: 1024 }) }) }, { additionalProperties: false });
 const UsernamelessBody = Type.Object(
   { challengeId: Type.String({ format: 'uuid' }), response: Type.Object({ id: Type.String({ maxLength: 1024 }) }) },
@@ -35,16 +35,6 @@ const LoginAnswer = Type.Object({
   recoveryCodesLeft: Type.Optional(Type.Integer()),
 });
 
-function throttled(reservation: Exclude<Reservation, { allowed: true }>): AppError {
-  return new AppError(
-    'too_many_attempts',
-    {
-      fr: `Trop de tentatives. Réessayez dans ${reservation.retryAfterSeconds} s.`,
-      en: `Too many attempts. Try again in ${reservation.retryAfterSeconds} s.`,
-    },
-    { extra: { retryAfterSeconds: reservation.retryAfterSeconds }, headers: { 'retry-after': String(reservation.retryAfterSeconds) } },
-  );
-}
 
 export function loginRoutes(app: FastifyInstance, services: Services): void {
   const { db, sessions, throttle, hasher, config } = services;
@@ -80,7 +70,7 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
     const reservation = await throttle.reserve(email, request.ip, await isTrustedDevice(request, user?.id));
     if (!reservation.allowed) {
       await recordSecurityEvent(db, context, { type: 'login.throttled', outcome: 'denied', subjectUserId: user?.id ?? null, detail: { reason: reservation.reason } });
-      throw throttled(reservation);
+      throw tooManyRequests(reservation.retryAfterSeconds);
     }
     const valid = user ? await hasher.verify(user.password_hash, password) : await hasher.verifyAgainstNothing(password);
     await throttle.settle(reservation.attemptId, valid);
@@ -110,7 +100,7 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
 
   /** The second step, reachable only with a session waiting for it. */
   app.register(async (pendingScope) => {
-    pendingScope.addHook('preHandler', authenticate(sessions, secure, { allowPendingSecondFactor: true }));
+    pendingScope.addHook('preValidation', authenticate(sessions, secure, { allowPendingSecondFactor: true }));
 
     async function completeWith(
       request: FastifyRequest,
@@ -121,7 +111,7 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
       const session = sessionOf(request);
       if (!session.secondFactorPending) throw new AppError('conflict', { fr: 'Déjà connecté.', en: 'Already signed in.' });
       const reservation = await throttle.reserve(`second-factor:${session.userId}`, request.ip, false);
-      if (!reservation.allowed) throw throttled(reservation);
+      if (!reservation.allowed) throw tooManyRequests(reservation.retryAfterSeconds);
       const proven = await prove(session.userId);
       await throttle.settle(reservation.attemptId, proven);
       const context = contextOf(request);

@@ -2,7 +2,7 @@
 // factor is still asked at the next login, and every session is ended.
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { recordSecurityEvent } from '../../audit/security-events.js';
+import { recordSecurityEvent, type RequestContext } from '../../audit/security-events.js';
 import { hashToken, randomToken } from '../../kernel/crypto.js';
 import { AppError } from '../../kernel/errors.js';
 import { contextOf, publicLimit } from '../../kernel/http.js';
@@ -16,24 +16,28 @@ const CompleteBody = Type.Object({ token: Type.String({ minLength: 20, maxLength
 export function passwordResetRoutes(app: FastifyInstance, services: Services): void {
   const { db, hasher, sessions, config } = services;
 
+  /** Creates the link and mails it; runs after the answer so that timing says nothing about the account. */
+  async function issueReset(email: string, context: RequestContext): Promise<void> {
+    const user = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+    if (!user) return;
+    const token = randomToken();
+    await db.transaction().execute(async (tx) => {
+      await tx.insertInto('password_resets').values({ user_id: user.id, token_hash: hashToken(token), expires_at: new Date(services.now() + config.passwordResetTtlMs) }).execute();
+      await recordSecurityEvent(tx, context, { type: 'password.reset.requested', outcome: 'success', subjectUserId: user.id });
+    });
+    const link = `${config.publicUrl}/#/reinitialisation?token=${token}`;
+    const minutes = Math.round(config.passwordResetTtlMs / 60_000);
+    await services.mailer.send({
+      to: email,
+      subject: 'Ausculta : réinitialisation du mot de passe / password reset',
+      text: `Pour choisir un nouveau mot de passe, ouvrez ce lien (valable ${minutes} minutes, une seule fois) :\n${link}\n\nVotre second facteur vous sera toujours demandé. Si vous n’êtes pas à l’origine de cette demande, ignorez ce message.\n\nTo choose a new password, open this link (valid ${minutes} minutes, once):\n${link}\nYour second factor will still be required. If you did not ask for this, ignore this message.`,
+    });
+  }
+
+  // The same answer, at once, whether or not the account exists: no enumeration by content or timing.
   app.post('/api/password-reset/request', { config: { rateLimit: publicLimit('mail', services.config.rateLimitScale) }, schema: { tags: ['identity'], body: RequestBody } }, async (request, reply) => {
     const email = normaliseEmail((request.body as { email: string }).email);
-    const user = await db.selectFrom('users').select(['id', 'locale']).where('email', '=', email).executeTakeFirst();
-    // The same answer whether or not the account exists: no enumeration.
-    if (user) {
-      const token = randomToken();
-      await db.transaction().execute(async (tx) => {
-        await tx.insertInto('password_resets').values({ user_id: user.id, token_hash: hashToken(token), expires_at: new Date(services.now() + config.passwordResetTtlMs) }).execute();
-        await recordSecurityEvent(tx, contextOf(request), { type: 'password.reset.requested', outcome: 'success', subjectUserId: user.id });
-      });
-      const link = `${config.publicUrl}/#/reinitialisation?token=${token}`;
-      const minutes = Math.round(config.passwordResetTtlMs / 60_000);
-      await services.mailer.send({
-        to: email,
-        subject: 'Ausculta : réinitialisation du mot de passe / password reset',
-        text: `Pour choisir un nouveau mot de passe, ouvrez ce lien (valable ${minutes} minutes, une seule fois) :\n${link}\n\nVotre second facteur vous sera toujours demandé. Si vous n’êtes pas à l’origine de cette demande, ignorez ce message.\n\nTo choose a new password, open this link (valid ${minutes} minutes, once):\n${link}\nYour second factor will still be required. If you did not ask for this, ignore this message.`,
-      });
-    }
+    services.background.run('password-reset-mail', () => issueReset(email, contextOf(request)));
     return reply.code(202).send({ accepted: true });
   });
 

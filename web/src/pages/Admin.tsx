@@ -63,7 +63,7 @@ export function Admin() {
 
 function OrganisationAdmin({ orgId }: { orgId: string }) {
   const { t } = useI18n();
-  const { notify } = useApp();
+  const { session, refresh, notify } = useApp();
   const base = `/api/admin/organisations/${encodeURIComponent(orgId)}`;
   const [members, setMembers] = useState<Member[] | null>(null);
   const [invitations, setInvitations] = useState<Invitation[] | null>(null);
@@ -88,7 +88,8 @@ function OrganisationAdmin({ orgId }: { orgId: string }) {
     void save.run(async () => {
       await api.put(`${base}/members/${encodeURIComponent(member.userId)}/roles`, { roles });
       notify(t.admin.rolesSaved(member.displayName));
-      await reload();
+      // One's own roles shape the navigation and the home page.
+      await Promise.all([reload(), member.userId === session?.user.id ? refresh() : undefined]);
     });
   };
 

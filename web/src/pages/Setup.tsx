@@ -19,10 +19,10 @@ export function Setup() {
         organisation: v.finess ? { name: v.orgName, finess: v.finess } : { name: v.orgName },
         admin: { email: v.email, displayName: v.displayName, password: v.password },
       });
-      markSetupDone();
       await refresh();
       notify(t.setup.done, '/securite');
       navigate('/securite');
+      markSetupDone();
     });
   };
 
