@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The command line: serve, migrate, create-user, demo. `npx ausculta help` lists them.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { hasAdministrator, issueSetupToken } from './admin/setup.js';
 import { createAccount } from './identity/accounts.js';
 import { purgeExpiredIdentityRows } from './identity/maintenance.js';
 import { ConfigError, loadConfig, type Config } from './kernel/config.js';
+import { pgliteDirFor } from './kernel/db.js';
 import { AppError } from './kernel/errors.js';
 import { ROLES, type Role } from './kernel/schema.js';
 import { buildApp } from './server.js';
@@ -22,7 +25,19 @@ const HELP = `ausculta <command>
   help                  this text
 roles: ${ROLES.join(', ')}`;
 
+/**
+ * Creating a PGlite database (initdb) leaves ~500 MB in the process that did it, never given back:
+ * on first run a short-lived child process creates and migrates it, and the server opens it afterwards.
+ */
+function prepareEmbeddedDatabase(config: Config): void {
+  if (config.databaseUrl || existsSync(pgliteDirFor(config.dataDir))) return;
+  console.log('First run: creating the embedded database…');
+  const result = spawnSync(process.execPath, [...process.execArgv, process.argv[1] ?? '', 'migrate'], { stdio: 'inherit', env: process.env });
+  if (result.status !== 0) throw new Error('could not create the embedded database');
+}
+
 async function serve(config: Config): Promise<void> {
+  prepareEmbeddedDatabase(config);
   const services = await createServices(config);
   const app = await buildApp(services);
   const stop = async () => {

@@ -25,8 +25,8 @@ export interface NewAccount {
   passwordPointer?: string;
 }
 
-export function assertStrongPassword(password: string, personal: string[], pointer = '/password'): void {
-  const verdict = checkPasswordStrength(password, personal);
+export async function assertStrongPassword(password: string, personal: string[], pointer = '/password'): Promise<void> {
+  const verdict = await checkPasswordStrength(password, personal);
   if (!verdict.ok) {
     throw new AppError('weak_password', verdict.message, { extra: { reason: verdict.reason, errors: [{ pointer, message: verdict.reason }] } });
   }
@@ -62,7 +62,7 @@ export async function createAccount(q: Queryable, hasher: PasswordHasher, input:
   if (input.roles.includes('patient') && !input.identity) {
     throw new AppError('validation_failed', { fr: 'Les traits d’identité du patient sont requis.', en: 'The patient’s identity traits are required.' });
   }
-  assertStrongPassword(input.password, [email, input.displayName, input.identity?.birthName ?? '', input.identity?.firstNames ?? ''], input.passwordPointer);
+  await assertStrongPassword(input.password, [email, input.displayName, input.identity?.birthName ?? '', input.identity?.firstNames ?? ''], input.passwordPointer);
   await assertUnique(q, email, rpps, input.identity?.insNir);
 
   const passwordHash = await hasher.hash(input.password);

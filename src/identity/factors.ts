@@ -1,8 +1,6 @@
 // What second factors a user has: drives the login's second step and the "no health data without a
 // second factor" rule.
 import type { Queryable } from '../kernel/db.js';
-import { countRecoveryCodesLeft } from './recovery-codes.js';
-import { hasConfirmedTotp } from './totp.js';
 
 export interface FactorSummary {
   totp: boolean;
@@ -12,18 +10,16 @@ export interface FactorSummary {
 
 export type SecondFactorMethod = 'totp' | 'passkey' | 'recovery_code';
 
+/** One query: this runs at every login. */
 export async function factorsOf(q: Queryable, userId: string): Promise<FactorSummary> {
-  const [totp, passkeys, recoveryCodesLeft] = await Promise.all([
-    hasConfirmedTotp(q, userId),
-    q
-      .selectFrom('webauthn_credentials')
-      .select((eb) => eb.fn.countAll<string | number>().as('count'))
-      .where('user_id', '=', userId)
-      .executeTakeFirstOrThrow()
-      .then((row) => Number(row.count)),
-    countRecoveryCodesLeft(q, userId),
-  ]);
-  return { totp, passkeys, recoveryCodesLeft };
+  const row = await q
+    .selectNoFrom((eb) => [
+      eb.exists(eb.selectFrom('totp_factors').select('user_id').where('user_id', '=', userId).where('confirmed_at', 'is not', null)).as('totp'),
+      eb.selectFrom('webauthn_credentials').select((c) => c.fn.countAll<string | number>().as('n')).where('user_id', '=', userId).as('passkeys'),
+      eb.selectFrom('recovery_codes').select((c) => c.fn.countAll<string | number>().as('n')).where('user_id', '=', userId).where('used_at', 'is', null).as('recovery'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { totp: Boolean(row.totp), passkeys: Number(row.passkeys ?? 0), recoveryCodesLeft: Number(row.recovery ?? 0) };
 }
 
 export function hasSecondFactor(factors: FactorSummary): boolean {

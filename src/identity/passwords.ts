@@ -1,9 +1,6 @@
 // Password storage (Argon2id, OWASP minimum parameters) and the strength rule (CNIL délibération 2022-100).
 import { hash, verify } from '@node-rs/argon2';
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as english from '@zxcvbn-ts/language-en';
-import * as french from '@zxcvbn-ts/language-fr';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import type { Localised } from '../kernel/errors.js';
 
 /** OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1 (the library's default algorithm is Argon2id). */
@@ -51,10 +48,31 @@ export class PasswordHasher {
   }
 }
 
-const estimator = new ZxcvbnFactory({
-  dictionary: { ...common.dictionary, ...french.dictionary, ...english.dictionary },
-  graphs: common.adjacencyGraphs,
-});
+/**
+ * zxcvbn-ts and its word lists (~70 MB in memory) load on the first password check, not at start.
+ * Only the first ESTIMATED_PREFIX characters are estimated: beyond, the cost grows fast (a crafted long
+ * password could hold the event loop for seconds) and the composition rule still counts every character.
+ */
+const ESTIMATED_PREFIX = 32;
+let estimator: Promise<ZxcvbnFactory> | undefined;
+
+function loadEstimator(): Promise<ZxcvbnFactory> {
+  estimator ??= (async () => {
+    const [{ ZxcvbnFactory }, common, french, english] = await Promise.all([
+      import('@zxcvbn-ts/core'),
+      import('@zxcvbn-ts/language-common'),
+      import('@zxcvbn-ts/language-fr'),
+      import('@zxcvbn-ts/language-en'),
+    ]);
+    return new ZxcvbnFactory({
+      dictionary: { ...common.dictionary, ...french.dictionary, ...english.dictionary },
+      graphs: common.adjacencyGraphs,
+      maxLength: ESTIMATED_PREFIX,
+      l33tMaxSubstitutions: 32,
+    });
+  })();
+  return estimator;
+}
 
 const CLASSES: Array<{ pattern: RegExp; size: number }> = [
   { pattern: /[a-z]/, size: 26 },
@@ -79,7 +97,7 @@ const MIN_GUESSES_LOG10 = 10;
 
 export type StrengthVerdict = { ok: true } | { ok: false; reason: 'too_long' | 'too_simple' | 'too_common' | 'too_personal'; message: Localised };
 
-export function checkPasswordStrength(password: string, personalWords: string[] = []): StrengthVerdict {
+export async function checkPasswordStrength(password: string, personalWords: string[] = []): Promise<StrengthVerdict> {
   if (password.length > MAX_PASSWORD_LENGTH) {
     return {
       ok: false,
@@ -113,7 +131,7 @@ export function checkPasswordStrength(password: string, personalWords: string[] 
       },
     };
   }
-  const estimate = estimator.check(password, words);
+  const estimate = (await loadEstimator()).check(password.slice(0, ESTIMATED_PREFIX), words);
   if (estimate.guessesLog10 < MIN_GUESSES_LOG10) {
     return {
       ok: false,

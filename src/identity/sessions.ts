@@ -146,7 +146,8 @@ export class SessionStore {
   }
 
   async #load(tokenHash: string, previous: CacheEntry | undefined): Promise<CacheEntry | undefined> {
-    if (previous) this.#forgetSession(previous.session.id);
+    // A stale entry is replaced, not "forgotten": forgetting marks a session as changed (see #volatileUntil).
+    this.#cache.delete(tokenHash);
     const row = await this.db
       .selectFrom('sessions')
       .selectAll()

@@ -23,8 +23,12 @@ export class LoginThrottle {
   async reserve(accountKey: string, sourceAddress: string, trustedDevice: boolean): Promise<Reservation> {
     return this.db.transaction().execute(async (tx) => {
       const lockKey = `account:${accountKey}`;
-      await tx.insertInto('login_throttle_keys').values({ key: lockKey }).onConflict((oc) => oc.doNothing()).execute();
-      await tx.selectFrom('login_throttle_keys').select('key').where('key', '=', lockKey).forUpdate().execute();
+      // One statement creates the key's row if needed and locks it until the reservation commits.
+      await tx
+        .insertInto('login_throttle_keys')
+        .values({ key: lockKey })
+        .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ key: eb.ref('excluded.key') })))
+        .execute();
 
       const now = this.now();
       const hourAgo = new Date(now - HOUR_MS);

@@ -35,7 +35,9 @@ export interface DatabaseHandle {
 export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
   if (target.url) return openPostgres(target.url, target.schema, target.poolSize ?? 10);
   if (target.pgliteDir !== 'memory://') await mkdir(target.pgliteDir, { recursive: true });
-  const client = new PGlite(target.pgliteDir);
+  // 16 MB of shared buffers (PostgreSQL's default is 128 MB): the embedded default serves one
+  // practice or a small centre, and its resident memory matters more than a large cache.
+  const client = new PGlite(target.pgliteDir, { postgresqlconf: ['shared_buffers = 16MB'] });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return { db, kind: 'pglite', schema: 'public', close: () => db.destroy() };
 }

@@ -157,7 +157,7 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
         await recordSecurityEvent(db, contextOf(request), { type: 'password.changed', outcome: 'failure', actorUserId: session.userId });
         throw new AppError('invalid_credentials', { fr: 'Mot de passe actuel incorrect.', en: 'Wrong current password.' });
       }
-      assertStrongPassword(newPassword, [user.email, user.display_name], '/newPassword');
+      await assertStrongPassword(newPassword, [user.email, user.display_name], '/newPassword');
       const passwordHash = await hasher.hash(newPassword);
       await db.transaction().execute(async (tx) => {
         await tx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: new Date(services.now()) }).where('id', '=', session.userId).execute();

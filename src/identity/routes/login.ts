@@ -40,9 +40,9 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
   const { db, sessions, throttle, hasher, config } = services;
   const secure = config.session.secureCookies;
 
-  async function isTrustedDevice(request: FastifyRequest, userId: string | undefined): Promise<boolean> {
+  async function isTrustedDevice(request: FastifyRequest, userId: string): Promise<boolean> {
     const token = request.cookies[DEVICE_COOKIE];
-    if (!token || !userId) return false;
+    if (!token) return false;
     const row = await db
       .selectFrom('trusted_devices')
       .select('user_id')
@@ -54,20 +54,45 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
   }
 
   /** Marks this browser as one where the account logged in: it gets its own guess budget next time. */
-  async function trustDevice(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<void> {
-    if (await isTrustedDevice(request, userId)) return;
+  async function trustDevice(reply: FastifyReply, userId: string, alreadyTrusted: boolean): Promise<void> {
+    if (alreadyTrusted) return;
     const token = randomToken();
     await db.insertInto('trusted_devices').values({ token_hash: hashToken(token), user_id: userId, expires_at: new Date(services.now() + DEVICE_TTL_MS) }).execute();
     setDeviceCookie(reply, token, secure);
+  }
+
+  /** The account and whether this browser is one of its known devices, in one query (it runs at every login). */
+  async function accountFor(email: string, request: FastifyRequest) {
+    const deviceToken = request.cookies[DEVICE_COOKIE];
+    return db
+      .selectFrom('users')
+      .select((eb) => [
+        'users.id',
+        'users.password_hash',
+        (deviceToken
+          ? eb.exists(
+              eb
+                .selectFrom('trusted_devices')
+                .select('trusted_devices.user_id')
+                .whereRef('trusted_devices.user_id', '=', 'users.id')
+                .where('trusted_devices.token_hash', '=', hashToken(deviceToken))
+                .where('trusted_devices.expires_at', '>', new Date(services.now())),
+            )
+          : eb.val(false)
+        ).as('trusted'),
+      ])
+      .where('users.email', '=', email)
+      .executeTakeFirst();
   }
 
   app.post('/api/login', { schema: { tags: ['identity'], body: LoginBody, response: { 200: LoginAnswer } } }, async (request, reply) => {
     const { email: rawEmail, password } = request.body as { email: string; password: string };
     const email = normaliseEmail(rawEmail);
     const context = contextOf(request);
-    const user = await db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst();
+    const user = await accountFor(email, request);
+    const trusted = Boolean(user?.trusted);
 
-    const reservation = await throttle.reserve(email, request.ip, await isTrustedDevice(request, user?.id));
+    const reservation = await throttle.reserve(email, request.ip, trusted);
     if (!reservation.allowed) {
       await recordSecurityEvent(db, context, { type: 'login.throttled', outcome: 'denied', subjectUserId: user?.id ?? null, detail: { reason: reservation.reason } });
       throw tooManyRequests(reservation.retryAfterSeconds);
@@ -94,7 +119,7 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
     });
     setSessionCookie(reply, token, secure);
     if (pending) return { status: 'second_factor_required', methods: methodsOf(factors) };
-    await trustDevice(request, reply, user.id);
+    await trustDevice(reply, user.id, trusted);
     return { status: 'authenticated' };
   });
 
@@ -125,7 +150,7 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
         return rotated;
       });
       setSessionCookie(reply, token, secure);
-      await trustDevice(request, reply, session.userId);
+      await trustDevice(reply, session.userId, await isTrustedDevice(request, session.userId));
     }
 
     pendingScope.post('/api/login/totp', { schema: { tags: ['identity'], body: CodeBody, response: { 200: LoginAnswer } } }, async (request, reply) => {
@@ -188,7 +213,7 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
       return created;
     });
     setSessionCookie(reply, token, secure);
-    await trustDevice(request, reply, proof.userId);
+    await trustDevice(reply, proof.userId, await isTrustedDevice(request, proof.userId));
     return { status: 'authenticated' };
   });
 }

@@ -52,7 +52,7 @@ export function passwordResetRoutes(app: FastifyInstance, services: Services): v
       .where('expires_at', '>', new Date(services.now()))
       .executeTakeFirst();
     if (!reset) throw new AppError('invalid_token');
-    assertStrongPassword(password, [reset.email, reset.display_name]);
+    await assertStrongPassword(password, [reset.email, reset.display_name]);
     const passwordHash = await hasher.hash(password);
     await db.transaction().execute(async (tx) => {
       const claimed = await tx.updateTable('password_resets').set({ used_at: new Date(services.now()) }).where('id', '=', reset.id).where('used_at', 'is', null).executeTakeFirst();
