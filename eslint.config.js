@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'bin/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'bin/**', 'bench/profiles/**', '*.config.js', '*.config.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -24,9 +24,5 @@ export default tseslint.config(
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', '**/*.test.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
-  },
-  {
-    files: ['*.config.ts', '*.config.js', 'web/vite.config.ts'],
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['*.config.ts', '*.config.js'] } } },
   },
 );
