@@ -45,6 +45,7 @@ async function serve(config: Config): Promise<void> {
     await services.close();
     process.exit(0);
   };
+  services.audit.integrator.start(config.audit.integrateEveryMs, (error) => app.log.error({ err: error }, 'audit integration failed'));
   const housekeeping = setInterval(() => {
     purgeExpiredIdentityRows(services.db, services.now()).catch((error: unknown) => app.log.error({ err: error }, 'housekeeping failed'));
   }, 10 * 60_000);

@@ -8,9 +8,11 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { accessRoutes } from './access/routes.js';
 import { invitationRoutes } from './admin/invitations.js';
 import { memberRoutes } from './admin/members.js';
 import { setupRoutes } from './admin/setup.js';
+import { auditRoutes } from './audit/routes.js';
 import { accountRoutes } from './identity/routes/account.js';
 import { factorRoutes } from './identity/routes/factors.js';
 import { loginRoutes } from './identity/routes/login.js';
@@ -30,6 +32,8 @@ const ROUTE_MODULES: RouteModule[] = [
   passwordResetRoutes,
   invitationRoutes,
   memberRoutes,
+  auditRoutes,
+  accessRoutes,
 ];
 
 export interface BuildOptions {

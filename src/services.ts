@@ -5,6 +5,8 @@ import type { Config } from './kernel/config.js';
 import { loadMasterKey, SecretBox } from './kernel/crypto.js';
 import { migrate, openDatabase, pgliteDirFor, type Db } from './kernel/db.js';
 import { createMailer, type Mailer } from './kernel/mail.js';
+import { LogIntegrator } from './audit/integrator.js';
+import { loadLogKey, logOriginFor, type LogKey } from './audit/transparency.js';
 import { PasswordHasher } from './identity/passwords.js';
 import { relyingPartyFor, type RelyingParty } from './identity/passkeys.js';
 import { SessionStore } from './identity/sessions.js';
@@ -20,6 +22,7 @@ export interface Services {
   box: SecretBox;
   mailer: Mailer;
   background: BackgroundTasks;
+  audit: { integrator: LogIntegrator; key: LogKey; origin: string };
   relyingParty: RelyingParty;
   /** Milliseconds since the epoch; tests move it to cross timeouts. */
   now: () => number;
@@ -46,6 +49,9 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   });
   await migrate(handle.db, handle.schema);
   const box = new SecretBox(await loadMasterKey(config.masterKey, config.dataDir));
+  const origin = logOriginFor(config.publicUrl);
+  const logKey = await loadLogKey(config.audit.logKey, config.dataDir, origin);
+  const integrator = new LogIntegrator(handle.db, logKey, origin, now);
   const background = new BackgroundTasks({ error: (details, message) => console.error(message, details) });
   const mailer = overrides.mailer ?? createMailer(config.smtpUrl, config.mailFrom, join(config.dataDir, 'outbox'));
   return {
@@ -58,10 +64,12 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     box,
     mailer,
     background,
+    audit: { integrator, key: logKey, origin },
     relyingParty: relyingPartyFor(config.publicUrl),
     now,
     async close() {
       await background.drain();
+      await integrator.stop();
       mailer.close();
       await handle.close();
     },

@@ -84,9 +84,10 @@ describe('ausculta CLI', () => {
     try {
       const client = new Client(`http://localhost:${port}`);
       const first = await client.post('/api/login', { email: 'medecin@demo.ausculta.invalid', password });
-      expect(first.body.status).toBe('second_factor_required');
+      expect(first.body.status, JSON.stringify(first.body)).toBe('second_factor_required');
       await client.refreshSession();
-      expect((await client.post('/api/login/totp', { code: totpCode(secret, Date.now()) })).status).toBe(200);
+      const second = await client.post('/api/login/totp', { code: totpCode(secret, Date.now()) });
+      expect(second.status, JSON.stringify(second.body)).toBe(200);
       const session = await client.refreshSession();
       expect(session.body.memberships[0].roles).toEqual(['doctor']);
       expect(session.body.user.rpps).toBe('10003456786');

@@ -1,7 +1,8 @@
 // The one place where security events are recorded (logins, factor and role changes, resets…).
 // Callers pass the transaction of the change they describe, so the trace and the change commit together.
-// The access-gate issue turns this table into the leaves of the tamper-evident log.
+// Each event is a leaf of the tamper-evident audit log (log.ts).
 import type { Queryable } from '../kernel/db.js';
+import { appendAuditEntry } from './log.js';
 
 export const SECURITY_EVENT_TYPES = [
   'setup.completed',
@@ -48,18 +49,15 @@ export interface SecurityEvent {
   detail?: Record<string, string | number | boolean | null>;
 }
 
+/** A security event is an audit leaf of kind "security", appended in the caller's transaction. */
 export async function recordSecurityEvent(db: Queryable, context: RequestContext, event: SecurityEvent): Promise<void> {
-  await db
-    .insertInto('security_events')
-    .values({
-      type: event.type,
-      outcome: event.outcome,
-      actor_user_id: event.actorUserId ?? null,
-      subject_user_id: event.subjectUserId ?? event.actorUserId ?? null,
-      organisation_id: event.organisationId ?? null,
-      request_id: context.requestId,
-      source_address: context.sourceAddress,
-      detail: JSON.stringify(event.detail ?? {}),
-    })
-    .execute();
+  await appendAuditEntry(db, context, {
+    kind: 'security',
+    type: event.type,
+    outcome: event.outcome,
+    actorUserId: event.actorUserId ?? null,
+    subjectUserId: event.subjectUserId ?? event.actorUserId ?? null,
+    organisationId: event.organisationId ?? null,
+    ...(event.detail ? { detail: event.detail } : {}),
+  });
 }

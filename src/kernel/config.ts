@@ -32,6 +32,14 @@ export interface Config {
     /** Concurrent Argon2id computations, so a login storm leaves a core for other routes. */
     readonly hashConcurrency: number;
   };
+  readonly audit: {
+    /** Go note signer key ("PRIVATE+KEY+…"); empty means DATA_DIR/audit-log.key, created on first run. */
+    readonly logKey: string | null;
+    /** How often appended entries are integrated into the tree and a checkpoint signed. */
+    readonly integrateEveryMs: number;
+    /** CNIL: 6 months to 1 year, up to 3 years when justified. */
+    readonly retentionDays: number;
+  };
   readonly passwordResetTtlMs: number;
   readonly invitationTtlMs: number;
   readonly bodyLimitBytes: number;
@@ -100,6 +108,11 @@ export function loadConfig(env: Env = process.env): Config {
       trustedDeviceGuessesPerHour: 10,
       guessesPerAddressPerHour: integer(env, 'LOGIN_GUESSES_PER_ADDRESS_PER_HOUR', 300, 1, 100_000),
       hashConcurrency: integer(env, 'HASH_CONCURRENCY', 1, 1, 64),
+    },
+    audit: {
+      logKey: optional(env, 'AUDIT_LOG_KEY'),
+      integrateEveryMs: integer(env, 'AUDIT_INTEGRATE_MS', 500, 10, 60_000),
+      retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 365, 180, 3 * 366),
     },
     passwordResetTtlMs: 30 * MINUTE,
     invitationTtlMs: 7 * 24 * HOUR,

@@ -150,6 +150,108 @@ export interface SetupTokensTable {
   used_at: NullableTimestamp;
 }
 
+type BigIntColumn = ColumnType<string | number | bigint, number | bigint | string, number | bigint | string>;
+
+export const RELATIONSHIP_KINDS = ['attending_doctor', 'care_team', 'consultation', 'expertise', 'monitoring'] as const;
+export type RelationshipKind = (typeof RELATIONSHIP_KINDS)[number];
+
+export interface CareRelationshipsTable {
+  id: Generated<string>;
+  patient_id: string;
+  professional_id: string;
+  organisation_id: string;
+  kind: RelationshipKind;
+  starts_at: Timestamp;
+  ends_at: NullableTimestamp;
+  created_by: string | null;
+  ended_by: string | null;
+}
+
+export interface PatientOppositionsTable {
+  id: Generated<string>;
+  patient_id: string;
+  professional_id: string;
+  created_at: Timestamp;
+  withdrawn_at: NullableTimestamp;
+}
+
+export const INCIDENT_KINDS = ['break_the_glass', 'denial_burst', 'unusual_volume', 'login_failures'] as const;
+export type IncidentKind = (typeof INCIDENT_KINDS)[number];
+
+export interface IncidentsTable {
+  id: Generated<string>;
+  kind: IncidentKind;
+  status: Generated<'open' | 'acknowledged' | 'closed'>;
+  summary: string;
+  actor_user_id: string | null;
+  patient_id: string | null;
+  source_address: string | null;
+  opened_at: Timestamp;
+  closed_at: NullableTimestamp;
+}
+
+export interface IncidentNotesTable {
+  id: Generated<string>;
+  incident_id: string;
+  author_id: string | null;
+  action: 'comment' | 'acknowledge' | 'close' | 'reopen';
+  text: string;
+  created_at: Timestamp;
+}
+
+export interface EmergencyAccessesTable {
+  id: Generated<string>;
+  actor_id: string;
+  patient_id: string;
+  reason: string;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  incident_id: string | null;
+}
+
+export interface AuditEntriesTable {
+  id: ColumnType<string | number | bigint, never, never>;
+  leaf_index: ColumnType<string | number | bigint | null, never, number | bigint | string | null>;
+  leaf_hash: Uint8Array | null;
+  leaf_data: string | null;
+  pruned_at: NullableTimestamp;
+  occurred_at: Timestamp;
+  kind: 'access' | 'security';
+  type: string;
+  outcome: string;
+  actor_user_id: string | null;
+  actor_role: string | null;
+  subject_user_id: string | null;
+  patient_id: string | null;
+  organisation_id: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  purpose: string | null;
+  reason: string | null;
+  request_id: string | null;
+  source_address: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface AuditTreeNodesTable {
+  level: number;
+  idx: BigIntColumn;
+  hash: Uint8Array;
+}
+
+export interface AuditCheckpointsTable {
+  size: BigIntColumn;
+  root_hash: Uint8Array;
+  note: string;
+  created_at: Timestamp;
+}
+
+export interface AuditLogStateTable {
+  id: number;
+  size: BigIntColumn;
+  frontier: ColumnType<unknown, string, string>;
+}
+
 export interface SecurityEventsTable {
   id: Generated<number>;
   occurred_at: Generated<Date>;
@@ -179,5 +281,15 @@ export interface Database {
   login_attempts: LoginAttemptsTable;
   password_resets: PasswordResetsTable;
   setup_tokens: SetupTokensTable;
+  /** A view over the security leaves of audit_entries (read-only). */
   security_events: SecurityEventsTable;
+  care_relationships: CareRelationshipsTable;
+  patient_oppositions: PatientOppositionsTable;
+  incidents: IncidentsTable;
+  incident_notes: IncidentNotesTable;
+  emergency_accesses: EmergencyAccessesTable;
+  audit_entries: AuditEntriesTable;
+  audit_tree_nodes: AuditTreeNodesTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_log_state: AuditLogStateTable;
 }

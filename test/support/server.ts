@@ -47,6 +47,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     SMTP_URL: smtp.url,
     WEB_DIR: resolve('dist/web'),
     LOG_LEVEL: 'warn',
+    AUDIT_INTEGRATE_MS: '100',
     // Many accounts come from 127.0.0.1 in a test file; test/api/rate-limit.test.ts sets it back to 1.
     RATE_LIMIT_SCALE: '100',
     ...(TEST_DB === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
@@ -59,6 +60,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   const app = await buildApp(services, { logger: false });
   await app.listen({ port, host: '127.0.0.1' });
+  services.audit.integrator.start(config.audit.integrateEveryMs, (error) => console.error('audit integration failed', error));
   return {
     url: `http://localhost:${port}`,
     port,

@@ -62,27 +62,28 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
   }
 
   /** The account and whether this browser is one of its known devices, in one query (it runs at every login). */
-  async function accountFor(email: string, request: FastifyRequest) {
+  async function accountFor(email: string, request: FastifyRequest): Promise<{ id: string; password_hash: string; trusted: boolean } | undefined> {
     const deviceToken = request.cookies[DEVICE_COOKIE];
-    return db
-      .selectFrom('users')
-      .select((eb) => [
-        'users.id',
-        'users.password_hash',
-        (deviceToken
-          ? eb.exists(
-              eb
-                .selectFrom('trusted_devices')
-                .select('trusted_devices.user_id')
-                .whereRef('trusted_devices.user_id', '=', 'users.id')
-                .where('trusted_devices.token_hash', '=', hashToken(deviceToken))
-                .where('trusted_devices.expires_at', '>', new Date(services.now())),
-            )
-          : eb.val(false)
-        ).as('trusted'),
-      ])
-      .where('users.email', '=', email)
+    const query = db.selectFrom('users').select(['users.id', 'users.password_hash']).where('users.email', '=', email);
+    if (!deviceToken) {
+      const row = await query.executeTakeFirst();
+      return row && { ...row, trusted: false };
+    }
+    const row = await query
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('trusted_devices')
+              .select('trusted_devices.user_id')
+              .whereRef('trusted_devices.user_id', '=', 'users.id')
+              .where('trusted_devices.token_hash', '=', hashToken(deviceToken))
+              .where('trusted_devices.expires_at', '>', new Date(services.now())),
+          )
+          .as('trusted'),
+      )
       .executeTakeFirst();
+    return row && { id: row.id, password_hash: row.password_hash, trusted: row.trusted === true };
   }
 
   app.post('/api/login', { schema: { tags: ['identity'], body: LoginBody, response: { 200: LoginAnswer } } }, async (request, reply) => {
@@ -90,7 +91,7 @@ export function loginRoutes(app: FastifyInstance, services: Services): void {
     const email = normaliseEmail(rawEmail);
     const context = contextOf(request);
     const user = await accountFor(email, request);
-    const trusted = Boolean(user?.trusted);
+    const trusted = user?.trusted ?? false;
 
     const reservation = await throttle.reserve(email, request.ip, trusted);
     if (!reservation.allowed) {

@@ -1,9 +1,13 @@
 // Versioned, forward-only migrations. Add a file, then list it here: order is the key order.
 import type { Migration, MigrationProvider } from 'kysely';
 import * as identity from './0001_identity.js';
+import * as accessAudit from './0002_access_audit.js';
+import * as accessUniqueness from './0003_access_uniqueness.js';
 
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
+  '0002_access_audit': accessAudit,
+  '0003_access_uniqueness': accessUniqueness,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,83 @@
+// Appending to the audit log. An entry is written in the transaction of the change it describes, with
+// its leaf data (canonical JSON) and leaf hash (RFC 9162 §2.1.1); the integrator later gives it its
+// index in the Merkle tree and signs a new tree head. Entries name who, what, which patient, why and
+// the outcome — never clinical content, never a secret.
+import type { Queryable } from '../kernel/db.js';
+import { leafHash } from './merkle.js';
+
+export type AuditKind = 'access' | 'security';
+
+export interface AuditEntryInput {
+  kind: AuditKind;
+  /** The gate's action ("record.read") or the security event's type ("login.password"). */
+  type: string;
+  /** Access: "allowed" | "denied". Security: "success" | "failure" | "denied". */
+  outcome: string;
+  actorUserId?: string | null;
+  actorRole?: string | null;
+  subjectUserId?: string | null;
+  patientId?: string | null;
+  organisationId?: string | null;
+  resourceType?: string | null;
+  resourceId?: string | null;
+  purpose?: string | null;
+  reason?: string | null;
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+export interface AuditContext {
+  requestId: string;
+  sourceAddress: string;
+}
+
+/** The exact bytes hashed into the tree: fixed key order, detail keys sorted. Version 1. */
+export function leafDataOf(entry: AuditEntryInput, context: AuditContext, occurredAt: Date): string {
+  const detail = entry.detail ?? {};
+  const sortedDetail = Object.fromEntries(Object.keys(detail).sort().map((key) => [key, detail[key]]));
+  return JSON.stringify({
+    v: 1,
+    kind: entry.kind,
+    type: entry.type,
+    outcome: entry.outcome,
+    at: occurredAt.toISOString(),
+    actor: entry.actorUserId ?? null,
+    actorRole: entry.actorRole ?? null,
+    subject: entry.subjectUserId ?? null,
+    patient: entry.patientId ?? null,
+    organisation: entry.organisationId ?? null,
+    resourceType: entry.resourceType ?? null,
+    resourceId: entry.resourceId ?? null,
+    purpose: entry.purpose ?? null,
+    reason: entry.reason ?? null,
+    requestId: context.requestId,
+    sourceAddress: context.sourceAddress,
+    detail: sortedDetail,
+  });
+}
+
+export async function appendAuditEntry(q: Queryable, context: AuditContext, entry: AuditEntryInput, occurredAt: Date = new Date()): Promise<void> {
+  const data = leafDataOf(entry, context, occurredAt);
+  await q
+    .insertInto('audit_entries')
+    .values({
+      occurred_at: occurredAt,
+      kind: entry.kind,
+      type: entry.type,
+      outcome: entry.outcome,
+      actor_user_id: entry.actorUserId ?? null,
+      actor_role: entry.actorRole ?? null,
+      subject_user_id: entry.subjectUserId ?? null,
+      patient_id: entry.patientId ?? null,
+      organisation_id: entry.organisationId ?? null,
+      resource_type: entry.resourceType ?? null,
+      resource_id: entry.resourceId ?? null,
+      purpose: entry.purpose ?? null,
+      reason: entry.reason ?? null,
+      request_id: context.requestId,
+      source_address: context.sourceAddress,
+      detail: JSON.stringify(entry.detail ?? {}),
+      leaf_data: data,
+      leaf_hash: leafHash(Buffer.from(data, 'utf8')),
+    })
+    .execute();
+}

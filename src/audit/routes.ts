@@ -1,0 +1,147 @@
+// The audit log over HTTP. Public, for outside auditors (witnesses): the log key, the latest signed
+// checkpoint, inclusion and consistency proofs — hashes only, never an entry. For a patient: the
+// accesses to their own data, each with its inclusion proof. For a security officer: search, export
+// and the integrity check. Reading the log is itself traced.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { AppError } from '../kernel/errors.js';
+import { contextOf } from '../kernel/http.js';
+import type { Services } from '../services.js';
+import { authenticate, sessionOf } from '../identity/guard.js';
+import { appendAuditEntry } from './log.js';
+import { consistencyProofFor, inclusionProofFor, latestCheckpoint } from './transparency.js';
+import { verifyLog } from './verify.js';
+
+const InclusionQuery = Type.Object({ index: Type.String({ pattern: '^\\d{1,15}$' }), size: Type.String({ pattern: '^\\d{1,15}$' }) }, { additionalProperties: false });
+const ConsistencyQuery = Type.Object({ from: Type.String({ pattern: '^\\d{1,15}$' }), to: Type.String({ pattern: '^\\d{1,15}$' }) }, { additionalProperties: false });
+const SearchQuery = Type.Object(
+  {
+    actor: Type.Optional(Type.String({ format: 'uuid' })),
+    patient: Type.Optional(Type.String({ format: 'uuid' })),
+    outcome: Type.Optional(Type.Enum(['allowed', 'denied', 'success', 'failure'])),
+    from: Type.Optional(Type.String({ format: 'date-time' })),
+    to: Type.Optional(Type.String({ format: 'date-time' })),
+    limit: Type.Optional(Type.String({ pattern: '^\\d{1,4}$' })),
+  },
+  { additionalProperties: false },
+);
+
+const b64 = (hashes: Buffer[]) => hashes.map((hash) => hash.toString('base64'));
+
+export function auditRoutes(app: FastifyInstance, services: Services): void {
+  const { db } = services;
+
+  async function checkpointOrFail() {
+    const checkpoint = await latestCheckpoint(db);
+    if (!checkpoint) throw new AppError('unavailable', { fr: 'Le journal n’a pas encore de point de contrôle.', en: 'The log has no checkpoint yet.' });
+    return checkpoint;
+  }
+
+  app.get('/api/log/key', { schema: { tags: ['audit'] } }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send(services.audit.key.verifierKey + '\n'));
+
+  app.get('/api/log/checkpoint', { schema: { tags: ['audit'] } }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send((await checkpointOrFail()).note));
+
+  app.get('/api/log/proof/inclusion', { schema: { tags: ['audit'], querystring: InclusionQuery } }, async (request) => {
+    const { index, size } = request.query as { index: string; size: string };
+    const [leaf, treeSize] = [Number(index), Number(size)];
+    const latest = await checkpointOrFail();
+    if (treeSize < 1 || treeSize > latest.size || leaf >= treeSize) throw new AppError('validation_failed', { fr: 'Index ou taille hors du journal.', en: 'Index or size outside the log.' });
+    return { index: leaf, size: treeSize, proof: b64(await inclusionProofFor(db, leaf, treeSize)) };
+  });
+
+  app.get('/api/log/proof/consistency', { schema: { tags: ['audit'], querystring: ConsistencyQuery } }, async (request) => {
+    const { from, to } = request.query as { from: string; to: string };
+    const [m, n] = [Number(from), Number(to)];
+    const latest = await checkpointOrFail();
+    if (m < 1 || m > n || n > latest.size) throw new AppError('validation_failed', { fr: 'Tailles hors du journal.', en: 'Sizes outside the log.' });
+    return { from: m, to: n, proof: b64(await consistencyProofFor(db, m, n)) };
+  });
+
+  app.register(async (scope) => {
+    scope.addHook('preValidation', authenticate(services.sessions, services.config.session.secureCookies, { requireSecondFactor: true }));
+
+    /** The accesses to my data, each with its leaf data and its inclusion proof in the latest checkpoint. */
+    scope.get('/api/me/access-history', { schema: { tags: ['audit'] } }, async (request) => {
+      const me = sessionOf(request).userId;
+      await appendAuditEntry(db, contextOf(request), { kind: 'access', type: 'access_history.read', outcome: 'allowed', actorUserId: me, actorRole: 'self', patientId: me, purpose: 'patient_self' }, new Date(services.now()));
+      const checkpoint = await latestCheckpoint(db);
+      const rows = await db
+        .selectFrom('audit_entries')
+        .select(['leaf_index', 'leaf_data', 'occurred_at', 'type', 'outcome', 'actor_user_id', 'actor_role', 'purpose', 'reason'])
+        .where('patient_id', '=', me)
+        .where('kind', '=', 'access')
+        .where('leaf_index', 'is not', null)
+        .where('leaf_index', '<', checkpoint?.size ?? 0)
+        .orderBy('leaf_index', 'desc')
+        .limit(200)
+        .execute();
+      const actors = await namesOf(rows.map((row) => row.actor_user_id));
+      const entries = await Promise.all(
+        rows.map(async (row) => ({
+          leafIndex: Number(row.leaf_index),
+          leafData: row.leaf_data,
+          at: row.occurred_at.toISOString(),
+          action: row.type,
+          outcome: row.outcome,
+          actor: row.actor_user_id ? { id: row.actor_user_id, displayName: actors.get(row.actor_user_id) ?? null } : null,
+          basis: row.actor_role,
+          purpose: row.purpose,
+          reason: row.reason,
+          proof: checkpoint ? b64(await inclusionProofFor(db, Number(row.leaf_index), checkpoint.size)) : [],
+        })),
+      );
+      return { checkpoint: checkpoint?.note ?? null, verifierKey: services.audit.key.verifierKey, origin: services.audit.origin, entries };
+    });
+  });
+
+  app.register(async (scope) => {
+    scope.addHook('preValidation', authenticate(services.sessions, services.config.session.secureCookies, { requireSecondFactor: true }));
+    scope.addHook('preHandler', async (request) => {
+      await officerOrganisations(request);
+    });
+
+    scope.post('/api/audit/verify', { schema: { tags: ['audit'] } }, async (request) => {
+      await services.audit.integrator.flush();
+      const report = await verifyLog(db, services.audit.key.verifierKey, services.audit.origin);
+      await appendAuditEntry(db, contextOf(request), { kind: 'security', type: 'audit.verified', outcome: report.ok ? 'success' : 'failure', actorUserId: sessionOf(request).userId, detail: { entries: report.entries, problems: report.problems.length } }, new Date(services.now()));
+      return report;
+    });
+
+    scope.get('/api/audit/entries', { schema: { tags: ['audit'], querystring: SearchQuery } }, async (request) => {
+      const organisations = await officerOrganisations(request);
+      const query = request.query as { actor?: string; patient?: string; outcome?: string; from?: string; to?: string; limit?: string };
+      await appendAuditEntry(db, contextOf(request), { kind: 'security', type: 'audit.searched', outcome: 'success', actorUserId: sessionOf(request).userId, detail: { actor: query.actor ?? null, patient: query.patient ?? null } }, new Date(services.now()));
+      let search = db
+        .selectFrom('audit_entries')
+        .select(['leaf_index', 'occurred_at', 'kind', 'type', 'outcome', 'actor_user_id', 'actor_role', 'subject_user_id', 'patient_id', 'organisation_id', 'purpose', 'reason', 'request_id', 'source_address', 'detail'])
+        // An officer sees the traces of their organisations' members and of their organisations.
+        .where((eb) =>
+          eb.or([
+            eb('organisation_id', 'in', organisations),
+            eb('actor_user_id', 'in', eb.selectFrom('member_roles').select('user_id').where('organisation_id', 'in', organisations)),
+            eb('patient_id', 'in', eb.selectFrom('member_roles').select('user_id').where('organisation_id', 'in', organisations)),
+          ]),
+        );
+      if (query.actor) search = search.where('actor_user_id', '=', query.actor);
+      if (query.patient) search = search.where('patient_id', '=', query.patient);
+      if (query.outcome) search = search.where('outcome', '=', query.outcome);
+      if (query.from) search = search.where('occurred_at', '>=', new Date(query.from));
+      if (query.to) search = search.where('occurred_at', '<', new Date(query.to));
+      const rows = await search.orderBy('id', 'desc').limit(Math.min(Number(query.limit ?? 200), 1000)).execute();
+      return rows.map((row) => ({ ...row, leaf_index: row.leaf_index === null ? null : Number(row.leaf_index), occurred_at: row.occurred_at.toISOString() }));
+    });
+  });
+
+  async function officerOrganisations(request: FastifyRequest): Promise<string[]> {
+    const rows = await db.selectFrom('member_roles').select('organisation_id').where('user_id', '=', sessionOf(request).userId).where('role', '=', 'security_officer').execute();
+    if (rows.length === 0) throw new AppError('not_found');
+    return rows.map((row) => row.organisation_id);
+  }
+
+  async function namesOf(ids: Array<string | null>): Promise<Map<string, string>> {
+    const unique = [...new Set(ids.filter((id): id is string => id !== null))];
+    if (unique.length === 0) return new Map();
+    const users = await db.selectFrom('users').select(['id', 'display_name']).where('id', 'in', unique).execute();
+    return new Map(users.map((user) => [user.id, user.display_name]));
+  }
+}

@@ -1,0 +1,81 @@
+// What an outside auditor and a patient rely on: the log's signing key, its latest signed checkpoint,
+// and inclusion / consistency proofs served from the stored tree nodes (one query per proof).
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import type { Queryable } from '../kernel/db.js';
+import { encodeSignerKey, generateLogKey, parseSignerKey, type NoteSigner } from './checkpoint.js';
+import { consistencyPathRanges, inclusionPathRanges, perfectSubtrees, rangeHash, type Range, type SubtreeSource } from './merkle.js';
+
+export interface LogKey extends NoteSigner {
+  verifierKey: string;
+}
+
+/** The log's origin line: the instance's host and a fixed path, e.g. "sante.example.fr/audit-log". */
+export function logOriginFor(publicUrl: string): string {
+  return `${new URL(publicUrl).host}/audit-log`;
+}
+
+/** AUDIT_LOG_KEY (Go note signer format) or a key file created once under the data dir (mode 0600). */
+export async function loadLogKey(configured: string | null, dataDir: string, origin: string): Promise<LogKey> {
+  if (configured) return parseSignerKey(configured);
+  const path = join(dataDir, 'audit-log.key');
+  try {
+    return parseSignerKey((await readFile(path, 'utf8')).trim());
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const key = generateLogKey(origin);
+  await writeFile(path, encodeSignerKey(key) + '\n', { mode: 0o600, flag: 'wx' });
+  return { name: key.name, privateKey: key.privateKey, verifierKey: key.verifierKey };
+}
+
+export interface StoredCheckpoint {
+  size: number;
+  rootHash: Buffer;
+  note: string;
+}
+
+export async function latestCheckpoint(q: Queryable): Promise<StoredCheckpoint | null> {
+  const row = await q.selectFrom('audit_checkpoints').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
+  return row ? { size: Number(row.size), rootHash: Buffer.from(row.root_hash), note: row.note } : null;
+}
+
+export async function checkpointAt(q: Queryable, size: number): Promise<StoredCheckpoint | null> {
+  const row = await q.selectFrom('audit_checkpoints').selectAll().where('size', '=', size).executeTakeFirst();
+  return row ? { size: Number(row.size), rootHash: Buffer.from(row.root_hash), note: row.note } : null;
+}
+
+/** Loads, in one query, every stored node that the ranges of a proof are made of. */
+async function nodeSource(q: Queryable, ranges: readonly Range[]): Promise<SubtreeSource> {
+  const wanted = ranges.flatMap(([start, end]) => perfectSubtrees(start, end));
+  if (wanted.length === 0) return { subtreeHash: () => Buffer.alloc(0) };
+  const levels = wanted.map(([start, end]) => Math.log2(end - start));
+  const indexes = wanted.map(([start, end]) => String(start / (end - start)));
+  const rows = await sql<{ level: number; idx: string | number; hash: Uint8Array }>`
+    SELECT n.level, n.idx, n.hash FROM audit_tree_nodes n
+    JOIN unnest(${levels}::smallint[], ${indexes}::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`.execute(q);
+  const byKey = new Map(rows.rows.map((row) => [`${row.level}:${Number(row.idx)}`, Buffer.from(row.hash)]));
+  return {
+    subtreeHash(start, end) {
+      const hash = byKey.get(`${Math.log2(end - start)}:${start / (end - start)}`);
+      if (!hash) throw new RangeError(`tree node for [${start}, ${end}) is not stored`);
+      return hash;
+    },
+  };
+}
+
+/** RFC 9162 §2.1.3.1 audit path of leaf `index` in the tree of `size`. */
+export async function inclusionProofFor(q: Queryable, index: number, size: number): Promise<Buffer[]> {
+  const ranges = inclusionPathRanges(index, size);
+  const source = await nodeSource(q, ranges);
+  return Promise.all(ranges.map(([start, end]) => rangeHash(source, start, end)));
+}
+
+/** RFC 9162 §2.1.4.1 consistency proof between sizes m and n. */
+export async function consistencyProofFor(q: Queryable, m: number, n: number): Promise<Buffer[]> {
+  const ranges = consistencyPathRanges(m, n);
+  const source = await nodeSource(q, ranges);
+  return Promise.all(ranges.map(([start, end]) => rangeHash(source, start, end)));
+}
