@@ -5,6 +5,7 @@ import type { Config } from './kernel/config.js';
 import { loadMasterKey, SecretBox } from './kernel/crypto.js';
 import { migrate, openDatabase, pgliteDirFor, type Db } from './kernel/db.js';
 import { createMailer, type Mailer } from './kernel/mail.js';
+import { detectIncidents } from './audit/incidents.js';
 import { LogIntegrator } from './audit/integrator.js';
 import { loadLogKey, logOriginFor, type LogKey } from './audit/transparency.js';
 import { PasswordHasher } from './identity/passwords.js';
@@ -52,6 +53,9 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const origin = logOriginFor(config.publicUrl);
   const logKey = await loadLogKey(config.audit.logKey, config.dataDir, origin);
   const integrator = new LogIntegrator(handle.db, logKey, origin, now);
+  integrator.onIntegrated = async (fromId, toId) => {
+    await detectIncidents(handle.db, fromId, toId, new Date(now()));
+  };
   const background = new BackgroundTasks({ error: (details, message) => console.error(message, details) });
   const mailer = overrides.mailer ?? createMailer(config.smtpUrl, config.mailFrom, join(config.dataDir, 'outbox'));
   return {

@@ -26,6 +26,13 @@ const SearchQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const IncidentParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const IncidentNoteBody = Type.Object(
+  { action: Type.Enum(['comment', 'acknowledge', 'close', 'reopen']), text: Type.Optional(Type.String({ maxLength: 2000, pattern: '^[^\\u0000]*$' })) },
+  { additionalProperties: false },
+);
+const NEXT_STATUS = { comment: null, acknowledge: 'acknowledged', close: 'closed', reopen: 'open' } as const;
+
 const b64 = (hashes: Buffer[]) => hashes.map((hash) => hash.toString('base64'));
 
 export function auditRoutes(app: FastifyInstance, services: Services): void {
@@ -129,6 +136,60 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
       if (query.to) search = search.where('occurred_at', '<', new Date(query.to));
       const rows = await search.orderBy('id', 'desc').limit(Math.min(Number(query.limit ?? 200), 1000)).execute();
       return rows.map((row) => ({ ...row, leaf_index: row.leaf_index === null ? null : Number(row.leaf_index), occurred_at: row.occurred_at.toISOString() }));
+    });
+  });
+
+  app.register(async (scope) => {
+    scope.addHook('preValidation', authenticate(services.sessions, services.config.session.secureCookies, { requireSecondFactor: true }));
+
+    /** Incidents about members of the officer's organisations, and those tied to no account (an address). */
+    async function visibleIncidents(request: FastifyRequest) {
+      const organisations = await officerOrganisations(request);
+      const members = db.selectFrom('member_roles').select('user_id').where('organisation_id', 'in', organisations);
+      return db
+        .selectFrom('incidents')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb('actor_user_id', 'in', members),
+            eb('patient_id', 'in', members),
+            eb.and([eb('actor_user_id', 'is', null), eb('patient_id', 'is', null)]),
+          ]),
+        );
+    }
+
+    scope.get('/api/incidents', { schema: { tags: ['audit'] } }, async (request) => {
+      const rows = await (await visibleIncidents(request)).orderBy('opened_at', 'desc').limit(500).execute();
+      const ids = rows.map((row) => row.id);
+      const notes = ids.length === 0 ? [] : await db.selectFrom('incident_notes').selectAll().where('incident_id', 'in', ids).orderBy('created_at').execute();
+      return rows.map((row) => ({
+        id: row.id,
+        kind: row.kind,
+        status: row.status,
+        summary: row.summary,
+        actorUserId: row.actor_user_id,
+        patientId: row.patient_id,
+        sourceAddress: row.source_address,
+        openedAt: row.opened_at.toISOString(),
+        closedAt: row.closed_at?.toISOString() ?? null,
+        notes: notes.filter((note) => note.incident_id === row.id).map((note) => ({ action: note.action, text: note.text, authorId: note.author_id, at: note.created_at.toISOString() })),
+      }));
+    });
+
+    scope.post('/api/incidents/:id/notes', { schema: { tags: ['audit'], params: IncidentParams, body: IncidentNoteBody } }, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const { action, text = '' } = request.body as { action: keyof typeof NEXT_STATUS; text?: string };
+      const incident = await (await visibleIncidents(request)).where('id', '=', id).executeTakeFirst();
+      if (!incident) throw new AppError('not_found');
+      const officer = sessionOf(request).userId;
+      const at = new Date(services.now());
+      await db.transaction().execute(async (tx) => {
+        await tx.insertInto('incident_notes').values({ incident_id: id, author_id: officer, action, text, created_at: at }).execute();
+        const status = NEXT_STATUS[action];
+        if (status) await tx.updateTable('incidents').set({ status, closed_at: status === 'closed' ? at : null }).where('id', '=', id).execute();
+        await appendAuditEntry(tx, contextOf(request), { kind: 'security', type: `incident.${action}`, outcome: 'success', actorUserId: officer, detail: { incidentId: id } }, at);
+      });
+      return reply.code(201).send({ ok: true });
     });
   });
 

@@ -1,0 +1,65 @@
+// Anomaly detection over the audit log, run on each batch the integrator adds (off the request path):
+// bursts of denials, one account reading an unusual number of patients, and failed logins across many
+// accounts from one address. Each opens one incident (not one per entry) for the security officer.
+import { sql } from 'kysely';
+import type { Db } from '../kernel/db.js';
+import type { IncidentKind } from '../kernel/schema.js';
+
+export const THRESHOLDS = {
+  /** Denied decisions by one account within 5 minutes. */
+  denialBurst: { count: 20, windowMs: 5 * 60_000 },
+  /** Distinct patients read by one account within 10 minutes (more than this). */
+  unusualVolume: { patients: 100, windowMs: 10 * 60_000 },
+  /** Distinct accounts with failed password logins from one address within 10 minutes. */
+  loginFailures: { accounts: 10, windowMs: 10 * 60_000 },
+} as const;
+
+interface Finding {
+  kind: IncidentKind;
+  actorUserId: string | null;
+  sourceAddress: string | null;
+  summary: string;
+}
+
+async function findings(db: Db, fromId: number, toId: number): Promise<Finding[]> {
+  const batch = sql`audit_entries.id BETWEEN ${fromId} AND ${toId}`;
+  const bursts = await sql<{ actor: string; n: string | number }>`
+    SELECT e.actor_user_id AS actor, count(*) AS n FROM audit_entries e
+    WHERE e.kind = 'access' AND e.outcome = 'denied' AND e.actor_user_id IN (
+      SELECT actor_user_id FROM audit_entries WHERE ${batch} AND kind = 'access' AND outcome = 'denied')
+      AND e.occurred_at > (SELECT max(occurred_at) FROM audit_entries WHERE ${batch}) - make_interval(secs => ${THRESHOLDS.denialBurst.windowMs / 1000})
+    GROUP BY e.actor_user_id HAVING count(*) >= ${THRESHOLDS.denialBurst.count}`.execute(db);
+  const volumes = await sql<{ actor: string; n: string | number }>`
+    SELECT e.actor_user_id AS actor, count(DISTINCT e.patient_id) AS n FROM audit_entries e
+    WHERE e.kind = 'access' AND e.outcome = 'allowed' AND e.actor_user_id <> e.patient_id AND e.actor_user_id IN (
+      SELECT actor_user_id FROM audit_entries WHERE ${batch} AND kind = 'access' AND outcome = 'allowed')
+      AND e.occurred_at > (SELECT max(occurred_at) FROM audit_entries WHERE ${batch}) - make_interval(secs => ${THRESHOLDS.unusualVolume.windowMs / 1000})
+    GROUP BY e.actor_user_id HAVING count(DISTINCT e.patient_id) > ${THRESHOLDS.unusualVolume.patients}`.execute(db);
+  const logins = await sql<{ address: string; n: string | number }>`
+    SELECT e.source_address AS address, count(DISTINCT coalesce(e.subject_user_id::text, e.request_id)) AS n FROM audit_entries e
+    WHERE e.kind = 'security' AND e.type = 'login.password' AND e.outcome = 'failure' AND e.source_address IN (
+      SELECT source_address FROM audit_entries WHERE ${batch} AND type = 'login.password' AND outcome = 'failure')
+      AND e.occurred_at > (SELECT max(occurred_at) FROM audit_entries WHERE ${batch}) - make_interval(secs => ${THRESHOLDS.loginFailures.windowMs / 1000})
+    GROUP BY e.source_address HAVING count(DISTINCT coalesce(e.subject_user_id::text, e.request_id)) >= ${THRESHOLDS.loginFailures.accounts}`.execute(db);
+  return [
+    ...bursts.rows.map((r) => ({ kind: 'denial_burst' as const, actorUserId: r.actor, sourceAddress: null, summary: `${Number(r.n)} denied decisions within 5 minutes` })),
+    ...volumes.rows.map((r) => ({ kind: 'unusual_volume' as const, actorUserId: r.actor, sourceAddress: null, summary: `${Number(r.n)} different patients read within 10 minutes` })),
+    ...logins.rows.map((r) => ({ kind: 'login_failures' as const, actorUserId: null, sourceAddress: r.address, summary: `failed logins on ${Number(r.n)} accounts within 10 minutes` })),
+  ];
+}
+
+/** Opens an incident per finding, unless one of the same kind and subject is still open. */
+export async function detectIncidents(db: Db, fromId: number, toId: number, now: Date): Promise<number> {
+  let opened = 0;
+  for (const finding of await findings(db, fromId, toId)) {
+    let open = db.selectFrom('incidents').select('id').where('kind', '=', finding.kind).where('status', '!=', 'closed');
+    open = finding.actorUserId ? open.where('actor_user_id', '=', finding.actorUserId) : open.where('source_address', '=', finding.sourceAddress);
+    if (await open.executeTakeFirst()) continue;
+    await db
+      .insertInto('incidents')
+      .values({ kind: finding.kind, summary: finding.summary, actor_user_id: finding.actorUserId, patient_id: null, source_address: finding.sourceAddress, opened_at: now })
+      .execute();
+    opened += 1;
+  }
+  return opened;
+}
