@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { hasAdministrator, issueSetupToken } from './admin/setup.js';
 import { createAccount } from './identity/accounts.js';
 import { purgeExpiredIdentityRows } from './identity/maintenance.js';
+import { pruneExpiredAuditEntries } from './audit/retention.js';
 import { ConfigError, loadConfig, type Config } from './kernel/config.js';
 import { pgliteDirFor } from './kernel/db.js';
 import { AppError } from './kernel/errors.js';
@@ -47,7 +48,9 @@ async function serve(config: Config): Promise<void> {
   };
   services.audit.integrator.start(config.audit.integrateEveryMs, (error) => app.log.error({ err: error }, 'audit integration failed'));
   const housekeeping = setInterval(() => {
-    purgeExpiredIdentityRows(services.db, services.now()).catch((error: unknown) => app.log.error({ err: error }, 'housekeeping failed'));
+    purgeExpiredIdentityRows(services.db, services.now())
+      .then(() => pruneExpiredAuditEntries(services.db, services.now(), config.audit.retentionDays))
+      .catch((error: unknown) => app.log.error({ err: error }, 'housekeeping failed'));
   }, 10 * 60_000);
   housekeeping.unref();
   process.once('SIGINT', () => void stop());

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNote } from '../../src/audit/checkpoint.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
+import { pruneExpiredAuditEntries } from '../../src/audit/retention.js';
 import { verifyLog } from '../../src/audit/verify.js';
 import { Client } from '../support/client.js';
 import { enrolTotp, setupOrganisation, signUpPatient, type Account } from '../support/factories.js';
@@ -158,5 +159,23 @@ describe('integrity check', () => {
       await sql.raw('DROP TABLE saved_checkpoints').execute(db);
     }
     expect((await verify()).ok).toBe(true);
+  });
+});
+
+describe('retention', () => {
+  it('pruning expired entries erases their contents and keeps the log verifiable', async () => {
+    const { db } = server.services;
+    await server.services.audit.integrator.flush();
+    const before = await db.selectFrom('audit_entries').select(['leaf_index', 'leaf_hash']).where('leaf_index', 'is not', null).orderBy('leaf_index').execute();
+    // A year and a day later, with the default retention of 365 days, everything so far expires.
+    const pruned = await pruneExpiredAuditEntries(db, server.services.now() + 366 * 24 * 3600_000, 365);
+    expect(pruned).toBe(before.length);
+    const after = await db.selectFrom('audit_entries').selectAll().where('leaf_index', 'is not', null).orderBy('leaf_index').execute();
+    expect(after.every((row) => row.leaf_data === null && row.actor_user_id === null && row.patient_id === null && row.source_address === null)).toBe(true);
+    expect(after.map((row) => Buffer.from(row.leaf_hash!).toString('hex'))).toEqual(before.map((row) => Buffer.from(row.leaf_hash!).toString('hex')));
+    expect((await verify()).ok).toBe(true);
+    const { checkpoint } = openNote((await anonymous().get('/api/log/checkpoint')).body as string, [server.services.audit.key.verifierKey]);
+    const proof = (await anonymous().get(`/api/log/proof/inclusion?index=1&size=${checkpoint.size}`)).body.proof.map((h: string) => Buffer.from(h, 'base64'));
+    expect(verifyInclusion(1, checkpoint.size, Buffer.from(after[1]!.leaf_hash!), proof, checkpoint.rootHash)).toBe(true);
   });
 });
