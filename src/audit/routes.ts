@@ -33,6 +33,9 @@ const IncidentNoteBody = Type.Object(
 );
 const NEXT_STATUS = { comment: null, acknowledge: 'acknowledged', close: 'closed', reopen: 'open' } as const;
 
+type SearchFilters = { actor?: string; patient?: string; outcome?: string; from?: string; to?: string; limit?: string };
+const EXPORT_LIMIT = 100_000;
+
 const b64 = (hashes: Buffer[]) => hashes.map((hash) => hash.toString('base64'));
 
 export function auditRoutes(app: FastifyInstance, services: Services): void {
@@ -115,27 +118,22 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     });
 
     scope.get('/api/audit/entries', { schema: { tags: ['audit'], querystring: SearchQuery } }, async (request) => {
-      const organisations = await officerOrganisations(request);
-      const query = request.query as { actor?: string; patient?: string; outcome?: string; from?: string; to?: string; limit?: string };
+      const query = request.query as SearchFilters;
       await appendAuditEntry(db, contextOf(request), { kind: 'security', type: 'audit.searched', outcome: 'success', actorUserId: sessionOf(request).userId, detail: { actor: query.actor ?? null, patient: query.patient ?? null } }, new Date(services.now()));
-      let search = db
-        .selectFrom('audit_entries')
-        .select(['leaf_index', 'occurred_at', 'kind', 'type', 'outcome', 'actor_user_id', 'actor_role', 'subject_user_id', 'patient_id', 'organisation_id', 'purpose', 'reason', 'request_id', 'source_address', 'detail'])
-        // An officer sees the traces of their organisations' members and of their organisations.
-        .where((eb) =>
-          eb.or([
-            eb('organisation_id', 'in', organisations),
-            eb('actor_user_id', 'in', eb.selectFrom('member_roles').select('user_id').where('organisation_id', 'in', organisations)),
-            eb('patient_id', 'in', eb.selectFrom('member_roles').select('user_id').where('organisation_id', 'in', organisations)),
-          ]),
-        );
-      if (query.actor) search = search.where('actor_user_id', '=', query.actor);
-      if (query.patient) search = search.where('patient_id', '=', query.patient);
-      if (query.outcome) search = search.where('outcome', '=', query.outcome);
-      if (query.from) search = search.where('occurred_at', '>=', new Date(query.from));
-      if (query.to) search = search.where('occurred_at', '<', new Date(query.to));
-      const rows = await search.orderBy('id', 'desc').limit(Math.min(Number(query.limit ?? 200), 1000)).execute();
+      const rows = await searchEntries(await officerOrganisations(request), query, Math.min(Number(query.limit ?? 200), 1000));
       return rows.map((row) => ({ ...row, leaf_index: row.leaf_index === null ? null : Number(row.leaf_index), occurred_at: row.occurred_at.toISOString() }));
+    });
+
+    /** The same search as NDJSON, each line with its leaf index and leaf bytes, for archiving or analysis. */
+    scope.get('/api/audit/export', { schema: { tags: ['audit'], querystring: SearchQuery } }, async (request, reply) => {
+      const query = request.query as SearchFilters;
+      await appendAuditEntry(db, contextOf(request), { kind: 'security', type: 'audit.exported', outcome: 'success', actorUserId: sessionOf(request).userId, detail: { actor: query.actor ?? null, patient: query.patient ?? null } }, new Date(services.now()));
+      const rows = await searchEntries(await officerOrganisations(request), query, EXPORT_LIMIT);
+      const lines = rows.map((row) => JSON.stringify({ leafIndex: row.leaf_index === null ? null : Number(row.leaf_index), leafData: row.leaf_data, prunedAt: row.pruned_at?.toISOString() ?? null }));
+      return reply
+        .type('application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="ausculta-audit-${new Date(services.now()).toISOString().slice(0, 10)}.ndjson"`)
+        .send(lines.join('\n') + (lines.length > 0 ? '\n' : ''));
     });
   });
 
@@ -192,6 +190,21 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
       return reply.code(201).send({ ok: true });
     });
   });
+
+  /** An officer sees the traces of their organisations' members and of their organisations. */
+  function searchEntries(organisations: string[], query: SearchFilters, limit: number) {
+    const members = db.selectFrom('member_roles').select('user_id').where('organisation_id', 'in', organisations);
+    let search = db
+      .selectFrom('audit_entries')
+      .select(['id', 'leaf_index', 'leaf_data', 'pruned_at', 'occurred_at', 'kind', 'type', 'outcome', 'actor_user_id', 'actor_role', 'subject_user_id', 'patient_id', 'organisation_id', 'purpose', 'reason', 'request_id', 'source_address', 'detail'])
+      .where((eb) => eb.or([eb('organisation_id', 'in', organisations), eb('actor_user_id', 'in', members), eb('patient_id', 'in', members), eb('subject_user_id', 'in', members)]));
+    if (query.actor) search = search.where('actor_user_id', '=', query.actor);
+    if (query.patient) search = search.where('patient_id', '=', query.patient);
+    if (query.outcome) search = search.where('outcome', '=', query.outcome);
+    if (query.from) search = search.where('occurred_at', '>=', new Date(query.from));
+    if (query.to) search = search.where('occurred_at', '<', new Date(query.to));
+    return search.orderBy('id', 'desc').limit(limit).execute();
+  }
 
   async function officerOrganisations(request: FastifyRequest): Promise<string[]> {
     const rows = await db.selectFrom('member_roles').select('organisation_id').where('user_id', '=', sessionOf(request).userId).where('role', '=', 'security_officer').execute();

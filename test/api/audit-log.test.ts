@@ -88,6 +88,30 @@ describe('a patient sees the accesses to their data, with proofs', () => {
   });
 });
 
+describe('search and export for the security officer', () => {
+  it('finds the traces about a patient, exports them as NDJSON, and both are traced', async () => {
+    await server.services.audit.integrator.flush();
+    const found = await officer.client.get(`/api/audit/entries?patient=${patient.userId}`);
+    expect(found.status).toBe(200);
+    expect(found.body.length).toBeGreaterThan(0);
+    expect(found.body.every((row: { patient_id: string }) => row.patient_id === patient.userId)).toBe(true);
+    const failures = await officer.client.get('/api/audit/entries?outcome=failure');
+    expect(failures.body.every((row: { outcome: string }) => row.outcome === 'failure')).toBe(true);
+
+    const exported = await officer.client.get(`/api/audit/export?actor=${patient.userId}`);
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-type')).toMatch(/application\/x-ndjson/);
+    const lines = (exported.body as string).trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(JSON.parse(line.leafData).actor).toBe(patient.userId);
+
+    expect((await patient.client.get('/api/audit/export')).status).toBeGreaterThanOrEqual(403);
+    expect((await officer.client.get('/api/audit/entries?outcome=bogus')).status).toBe(400);
+    const traced = await server.services.db.selectFrom('audit_entries').select('type').where('actor_user_id', '=', officer.userId).where('type', 'in', ['audit.searched', 'audit.exported']).execute();
+    expect(traced.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe('integrity check', () => {
   it('passes on an untouched log, over HTTP for the security officer only', async () => {
     const report = await officer.client.post('/api/audit/verify');
