@@ -86,3 +86,21 @@ describe('cost of the check', () => {
     expect(verdict.ok).toBe(false);
   });
 });
+
+describe('the estimation runs beside the event loop', () => {
+  it('timers keep firing while passwords are checked', async () => {
+    await checkPasswordStrength('warm-up-Password-1!');
+    let worstLagMs = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      worstLagMs = Math.max(worstLagMs, now - last - 5);
+      last = now;
+    }, 5);
+    const checks = await Promise.all(['Aq9!zX7$mP2@vL5#nR8%kT4&wB6*yC3^', 'P@ssw0rd!'.repeat(4), 'k7#Rv!q2Lm9wTrz8Kpq3Wvn7YmQz7!aa'].map((p) => checkPasswordStrength(p)));
+    clearInterval(ticker);
+    expect(checks.map((c) => c.ok)).toEqual([true, false, true]);
+    // A check on the event loop would hold timers for its whole duration (tens to hundreds of ms).
+    expect(worstLagMs).toBeLessThan(60);
+  });
+});

@@ -1,6 +1,6 @@
 // Password storage (Argon2id, OWASP minimum parameters) and the strength rule (CNIL délibération 2022-100).
 import { hash, verify } from '@node-rs/argon2';
-import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import { PasswordEstimator } from './password-estimator.js';
 import type { Localised } from '../kernel/errors.js';
 
 /** OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1 (the library's default algorithm is Argon2id). */
@@ -49,30 +49,11 @@ export class PasswordHasher {
 }
 
 /**
- * zxcvbn-ts and its word lists (~70 MB in memory) load on the first password check, not at start.
- * Only the first ESTIMATED_PREFIX characters are estimated: beyond, the cost grows fast (a crafted long
- * password could hold the event loop for seconds) and the composition rule still counts every character.
+ * Only the first ESTIMATED_PREFIX characters are estimated by zxcvbn-ts: beyond, its cost grows fast,
+ * and the composition rule still counts every character. The estimator runs in a worker thread.
  */
 const ESTIMATED_PREFIX = 32;
-let estimator: Promise<ZxcvbnFactory> | undefined;
-
-function loadEstimator(): Promise<ZxcvbnFactory> {
-  estimator ??= (async () => {
-    const [{ ZxcvbnFactory }, common, french, english] = await Promise.all([
-      import('@zxcvbn-ts/core'),
-      import('@zxcvbn-ts/language-common'),
-      import('@zxcvbn-ts/language-fr'),
-      import('@zxcvbn-ts/language-en'),
-    ]);
-    return new ZxcvbnFactory({
-      dictionary: { ...common.dictionary, ...french.dictionary, ...english.dictionary },
-      graphs: common.adjacencyGraphs,
-      maxLength: ESTIMATED_PREFIX,
-      l33tMaxSubstitutions: 32,
-    });
-  })();
-  return estimator;
-}
+const estimator = new PasswordEstimator(ESTIMATED_PREFIX);
 
 const CLASSES: Array<{ pattern: RegExp; size: number }> = [
   { pattern: /[a-z]/, size: 26 },
@@ -131,8 +112,9 @@ export async function checkPasswordStrength(password: string, personalWords: str
       },
     };
   }
-  const estimate = (await loadEstimator()).check(password.slice(0, ESTIMATED_PREFIX), words);
-  if (estimate.guessesLog10 < MIN_GUESSES_LOG10) {
+  // An estimation that fails or takes too long refuses the password rather than letting it through.
+  const guessesLog10 = await estimator.estimate(password.slice(0, ESTIMATED_PREFIX), words).catch(() => 0);
+  if (guessesLog10 < MIN_GUESSES_LOG10) {
     return {
       ok: false,
       reason: 'too_common',

@@ -1,0 +1,90 @@
+// zxcvbn-ts in a worker thread: estimating a password costs tens to hundreds of milliseconds of CPU,
+// which must not stall every other request on the event loop. The worker and its word lists (~70 MB)
+// start at the first check; a check that takes too long ends the worker and counts as a refusal.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+const require = createRequire(import.meta.url);
+const MODULES = {
+  core: require.resolve('@zxcvbn-ts/core'),
+  common: require.resolve('@zxcvbn-ts/language-common'),
+  french: require.resolve('@zxcvbn-ts/language-fr'),
+  english: require.resolve('@zxcvbn-ts/language-en'),
+};
+const CHECK_TIMEOUT_MS = 5_000;
+
+// Plain CommonJS so the worker needs no TypeScript loader; module paths come from the parent.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { ZxcvbnFactory } = require(workerData.modules.core);
+const common = require(workerData.modules.common);
+const french = require(workerData.modules.french);
+const english = require(workerData.modules.english);
+const estimator = new ZxcvbnFactory({
+  dictionary: { ...common.dictionary, ...french.dictionary, ...english.dictionary },
+  graphs: common.adjacencyGraphs,
+  maxLength: workerData.maxLength,
+  l33tMaxSubstitutions: 32,
+});
+parentPort.on('message', ({ id, password, words }) => {
+  try {
+    parentPort.postMessage({ id, guessesLog10: estimator.check(password, words).guessesLog10 });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error) });
+  }
+});`;
+
+interface Pending {
+  resolve(guessesLog10: number): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class PasswordEstimator {
+  #worker: Worker | undefined;
+  #nextId = 0;
+  readonly #pending = new Map<number, Pending>();
+
+  constructor(private readonly maxLength: number) {}
+
+  /** log10 of the guesses an attacker needs, per zxcvbn. */
+  estimate(password: string, words: string[]): Promise<number> {
+    const worker = this.#start();
+    const id = this.#nextId++;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => this.#fail(new Error('password estimation timed out')), CHECK_TIMEOUT_MS);
+      this.#pending.set(id, { resolve, reject, timer });
+      worker.postMessage({ id, password, words });
+    });
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { modules: MODULES, maxLength: this.maxLength } });
+    worker.unref();
+    worker.on('message', (message: { id: number; guessesLog10?: number; error?: string }) => {
+      const pending = this.#pending.get(message.id);
+      if (!pending) return;
+      this.#pending.delete(message.id);
+      clearTimeout(pending.timer);
+      if (message.guessesLog10 === undefined) pending.reject(new Error(message.error ?? 'estimation failed'));
+      else pending.resolve(message.guessesLog10);
+    });
+    worker.on('error', (error) => this.#fail(error));
+    worker.on('exit', () => this.#fail(new Error('password estimator stopped')));
+    this.#worker = worker;
+    return worker;
+  }
+
+  /** Rejects every pending check and drops the worker; the next check starts a fresh one. */
+  #fail(error: Error): void {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    for (const [id, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+      this.#pending.delete(id);
+    }
+    void worker?.terminate();
+  }
+}
