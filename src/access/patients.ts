@@ -52,9 +52,9 @@ export async function careOverview(q: Queryable, decision: AllowedDecision<'care
   const oppositions = await q
     .selectFrom('patient_oppositions')
     .innerJoin('users', 'users.id', 'patient_oppositions.professional_id')
-    .select(['patient_oppositions.id', 'created_at', 'withdrawn_at', 'users.id as pro_id', 'users.display_name as pro_name', 'users.profession as pro_profession', 'users.rpps as pro_rpps'])
-    .where('patient_id', '=', patientId)
-    .orderBy('created_at', 'desc')
+    .select(['patient_oppositions.id', 'patient_oppositions.created_at', 'patient_oppositions.withdrawn_at', 'users.id as pro_id', 'users.display_name as pro_name', 'users.profession as pro_profession', 'users.rpps as pro_rpps'])
+    .where('patient_oppositions.patient_id', '=', patientId)
+    .orderBy('patient_oppositions.created_at', 'desc')
     .execute();
   const emergencies = await q
     .selectFrom('emergency_accesses')

@@ -8,6 +8,9 @@ import { AppError } from '../kernel/errors.js';
 import { contextOf } from '../kernel/http.js';
 import type { Services } from '../services.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
+import { gated } from '../access/gated.js';
+import type { AllowedDecision } from '../access/gate.js';
+import type { Queryable } from '../kernel/db.js';
 import { appendAuditEntry } from './log.js';
 import { consistencyProofFor, inclusionProofFor, latestCheckpoint } from './transparency.js';
 import { verifyLog } from './verify.js';
@@ -72,35 +75,35 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
 
     /** The accesses to my data, each with its leaf data and its inclusion proof in the latest checkpoint. */
     scope.get('/api/me/access-history', { schema: { tags: ['audit'] } }, async (request) => {
-      const me = sessionOf(request).userId;
-      await appendAuditEntry(db, contextOf(request), { kind: 'access', type: 'access_history.read', outcome: 'allowed', actorUserId: me, actorRole: 'self', patientId: me, purpose: 'patient_self' }, new Date(services.now()));
-      const checkpoint = await latestCheckpoint(db);
-      const rows = await db
-        .selectFrom('audit_entries')
-        .select(['leaf_index', 'leaf_data', 'occurred_at', 'type', 'outcome', 'actor_user_id', 'actor_role', 'purpose', 'reason'])
-        .where('patient_id', '=', me)
-        .where('kind', '=', 'access')
-        .where('leaf_index', 'is not', null)
-        .where('leaf_index', '<', checkpoint?.size ?? 0)
-        .orderBy('leaf_index', 'desc')
-        .limit(200)
-        .execute();
-      const actors = await namesOf(rows.map((row) => row.actor_user_id));
-      const entries = await Promise.all(
-        rows.map(async (row) => ({
-          leafIndex: Number(row.leaf_index),
-          leafData: row.leaf_data,
-          at: row.occurred_at.toISOString(),
-          action: row.type,
-          outcome: row.outcome,
-          actor: row.actor_user_id ? { id: row.actor_user_id, displayName: actors.get(row.actor_user_id) ?? null } : null,
-          basis: row.actor_role,
-          purpose: row.purpose,
-          reason: row.reason,
-          proof: checkpoint ? b64(await inclusionProofFor(db, Number(row.leaf_index), checkpoint.size)) : [],
-        })),
-      );
-      return { checkpoint: checkpoint?.note ?? null, verifierKey: services.audit.key.verifierKey, origin: services.audit.origin, entries };
+      const session = sessionOf(request);
+      const input = {
+        actor: { userId: session.userId, secondFactorVerified: session.secondFactorAt !== null },
+        patientId: session.userId,
+        action: 'access_history.read' as const,
+        purpose: 'patient_self' as const,
+        context: contextOf(request),
+        now: new Date(services.now()),
+      };
+      return gated(db, input, async (tx, decision) => {
+        const checkpoint = await latestCheckpoint(tx);
+        const rows = await accessesTo(tx, decision, checkpoint?.size ?? 0);
+        const actors = await namesOf(tx, rows.map((row) => row.actor_user_id));
+        const entries = await Promise.all(
+          rows.map(async (row) => ({
+            leafIndex: Number(row.leaf_index),
+            leafData: row.leaf_data,
+            at: row.occurred_at.toISOString(),
+            action: row.type,
+            outcome: row.outcome,
+            actor: row.actor_user_id ? { id: row.actor_user_id, displayName: actors.get(row.actor_user_id) ?? null } : null,
+            basis: row.actor_role,
+            purpose: row.purpose,
+            reason: row.reason,
+            proof: checkpoint ? b64(await inclusionProofFor(tx, Number(row.leaf_index), checkpoint.size)) : [],
+          })),
+        );
+        return { checkpoint: checkpoint?.note ?? null, verifierKey: services.audit.key.verifierKey, origin: services.audit.origin, entries };
+      });
     });
   });
 
@@ -206,16 +209,30 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     return search.orderBy('id', 'desc').limit(limit).execute();
   }
 
+  /** The integrated accesses to the patient's data, newest first, within the checkpoint of `size`. */
+  function accessesTo(q: Queryable, decision: AllowedDecision<'access_history.read'>, size: number) {
+    return q
+      .selectFrom('audit_entries')
+      .select(['leaf_index', 'leaf_data', 'occurred_at', 'type', 'outcome', 'actor_user_id', 'actor_role', 'purpose', 'reason'])
+      .where('patient_id', '=', decision.patientId)
+      .where('kind', '=', 'access')
+      .where('leaf_index', 'is not', null)
+      .where('leaf_index', '<', size)
+      .orderBy('leaf_index', 'desc')
+      .limit(200)
+      .execute();
+  }
+
   async function officerOrganisations(request: FastifyRequest): Promise<string[]> {
     const rows = await db.selectFrom('member_roles').select('organisation_id').where('user_id', '=', sessionOf(request).userId).where('role', '=', 'security_officer').execute();
     if (rows.length === 0) throw new AppError('not_found');
     return rows.map((row) => row.organisation_id);
   }
 
-  async function namesOf(ids: Array<string | null>): Promise<Map<string, string>> {
+  async function namesOf(q: Queryable, ids: Array<string | null>): Promise<Map<string, string>> {
     const unique = [...new Set(ids.filter((id): id is string => id !== null))];
     if (unique.length === 0) return new Map();
-    const users = await db.selectFrom('users').select(['id', 'display_name']).where('id', 'in', unique).execute();
+    const users = await q.selectFrom('users').select(['id', 'display_name']).where('id', 'in', unique).execute();
     return new Map(users.map((user) => [user.id, user.display_name]));
   }
 }

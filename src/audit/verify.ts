@@ -59,18 +59,19 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
   let nextCheckpoint = 0;
 
   const frontier = new Frontier();
-  const storedNodes = new Map<string, Buffer>();
+  /** Compares the nodes a batch completed with the stored ones: one index range per level. */
   const checkNodes = async (nodes: Array<{ level: number; index: number; hash: Buffer }>) => {
-    if (nodes.length === 0) return;
-    const levels = [...new Set(nodes.map((n) => n.level))];
-    const low = Math.min(...nodes.map((n) => n.index));
-    const high = Math.max(...nodes.map((n) => n.index));
-    const rows = await db.selectFrom('audit_tree_nodes').selectAll().where('level', 'in', levels).where('idx', '>=', Math.floor(low)).where('idx', '<=', high).execute();
-    storedNodes.clear();
-    for (const row of rows) storedNodes.set(`${row.level}:${Number(row.idx)}`, Buffer.from(row.hash));
-    for (const node of nodes) {
-      const stored = storedNodes.get(`${node.level}:${node.index}`);
-      if (!stored || !stored.equals(node.hash)) report({ problem: `tree node level ${node.level} index ${node.index} is ${stored ? 'altered' : 'missing'}` });
+    const byLevel = new Map<number, Array<{ index: number; hash: Buffer }>>();
+    for (const node of nodes) byLevel.set(node.level, [...(byLevel.get(node.level) ?? []), node]);
+    for (const [level, levelNodes] of byLevel) {
+      const low = levelNodes[0]!.index;
+      const high = levelNodes[levelNodes.length - 1]!.index;
+      const rows = await db.selectFrom('audit_tree_nodes').select(['idx', 'hash']).where('level', '=', level).where('idx', '>=', low).where('idx', '<=', high).execute();
+      const stored = new Map(rows.map((row) => [Number(row.idx), Buffer.from(row.hash)]));
+      for (const node of levelNodes) {
+        const hash = stored.get(node.index);
+        if (!hash || !hash.equals(node.hash)) report({ problem: `tree node level ${level} index ${node.index} is ${hash ? 'altered' : 'missing'}` });
+      }
     }
   };
 

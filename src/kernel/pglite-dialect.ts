@@ -14,6 +14,12 @@ import {
   type QueryResult,
 } from 'kysely';
 
+/**
+ * Waiting this long for the connection means a deadlock, most likely a query sent through the database
+ * handle while the same code holds a transaction: fail loudly instead of hanging the server.
+ */
+const ACQUIRE_TIMEOUT_MS = 20_000;
+
 class ConnectionLock {
   #held = false;
   #waiting: Array<() => void> = [];
@@ -23,7 +29,17 @@ class ConnectionLock {
       this.#held = true;
       return;
     }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    await new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#waiting = this.#waiting.filter((waiter) => waiter !== grant);
+        reject(new Error(`PGlite connection busy for ${ACQUIRE_TIMEOUT_MS} ms: a query outside its transaction?`));
+      }, ACQUIRE_TIMEOUT_MS);
+      this.#waiting.push(grant);
+    });
   }
 
   release(): void {

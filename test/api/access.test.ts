@@ -3,6 +3,8 @@
 // relationship breaks the glass (30 minutes, an open incident, shown to the patient), then it expires.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AllowedDecision } from '../../src/access/gate.js';
+import { patientSummary } from '../../src/access/patients.js';
 import type { Response } from '../support/client.js';
 import { enrolTotp, inviteMember, setupOrganisation, signUpPatient, type Account } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -61,7 +63,7 @@ describe('attending doctor and care team', () => {
     expect(seen.status).toBe(200);
     expect(seen.body).toMatchObject({
       id: patient.userId,
-      identity: { birthName: 'Martin', firstNames: 'Jeanne Louise', birthDate: '1980-05-17', sex: 'F', birthplaceCode: '75056' },
+      identity: { birthName: 'MARTIN', firstNames: 'Jeanne Louise', birthDate: '1980-05-17', sex: 'F', birthplaceCode: '75056' },
       ins: { status: 'provisional', nir: null },
       access: { basis: 'attending_doctor', purpose: 'care' },
       careTeam: [{ id: declared.body.id, kind: 'attending_doctor', professional: { id: doctor.userId, rpps: '10003456786' }, active: true }],
@@ -203,5 +205,13 @@ describe('second factor', () => {
     expect(entry.detail).toMatchObject({ reason: 'second_factor_required' });
     await enrolTotp(server, newcomer);
     expect((await newcomer.client.get('/api/me/care')).body).toEqual({ relationships: [], oppositions: [], emergencyAccesses: [] });
+  });
+});
+
+describe('no way around the gate', () => {
+  it('a repository refuses a look-alike of an allowed decision', async () => {
+    const forged = { allowed: true, actorId: doctor.userId, patientId: patient.userId, action: 'patient.read', purpose: 'care', basis: 'attending_doctor', organisationId: admin.organisationId, decidedAt: new Date() };
+    await expect(patientSummary(server.services.db, forged as unknown as AllowedDecision<'patient.read'>, new Date())).rejects.toThrow(/without an allowed patient.read decision/);
+    expect(() => (AllowedDecision as any).issue(Symbol('issued by the access gate'), forged)).toThrow(/only the access gate/);
   });
 });

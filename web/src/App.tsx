@@ -1,7 +1,7 @@
 // The shell: session and language state, the header, hash routes and their guards.
-import { useCallback, useEffect, useMemo, useState, type MouseEvent } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useState, type MouseEvent } from 'react';
 import { api, fetchSession, onUnauthorizedResponse, setCsrfToken, setLanguage, type Session } from './api';
-import { AppContext, rolesOf, useApp, type AppState } from './context';
+import { AppContext, hasSecondFactor, rolesOf, useApp, type AppState } from './context';
 import { I18nContext, dictionaries, initialLang, storeLang, useI18n, type Lang } from './i18n';
 import { navigate, parseHash, useHash } from './router';
 import { ErrorAlert, Page } from './ui';
@@ -14,7 +14,11 @@ import { Security } from './pages/Security';
 import { Setup } from './pages/Setup';
 import { Signup } from './pages/Signup';
 
-const PROTECTED = new Set(['/accueil', '/securite', '/admin']);
+// The audit pages load on demand: the login page stays light.
+const Access = lazy(() => import('./pages/Access').then((m) => ({ default: m.Access })));
+const Audit = lazy(() => import('./pages/Audit').then((m) => ({ default: m.Audit })));
+
+const PROTECTED = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit']);
 const PUBLIC_ONLY = new Set(['/connexion', '/inscription']);
 
 export function App() {
@@ -142,6 +146,10 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
       return <Security />;
     case '/admin':
       return <Admin />;
+    case '/acces':
+      return <AccessGuard />;
+    case '/audit':
+      return <AuditGuard />;
     default:
       return (
         <Page title={t.common.notFoundTitle}>
@@ -154,11 +162,45 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
   }
 }
 
+/** The access history needs a second factor (the API refuses it otherwise). */
+function AccessGuard() {
+  const { t } = useI18n();
+  const { session } = useApp();
+  if (hasSecondFactor(session)) return <Suspense fallback={<p className="page">{t.common.loading}</p>}><Access /></Suspense>;
+  return (
+    <Page title={t.access.title}>
+      <p>{t.home.noFactor}</p>
+      <p>
+        <a className="button" href="#/securite">
+          {t.home.noFactorLink}
+        </a>
+      </p>
+    </Page>
+  );
+}
+
+/** The audit log is for security officers only. */
+function AuditGuard() {
+  const { t } = useI18n();
+  const { session } = useApp();
+  if (rolesOf(session).has('security_officer') && hasSecondFactor(session)) return <Suspense fallback={<p className="page">{t.common.loading}</p>}><Audit /></Suspense>;
+  return (
+    <Page title={t.common.notFoundTitle}>
+      <p>{t.common.notFoundText}</p>
+      <p>
+        <a href="#/">{t.nav.home}</a>
+      </p>
+    </Page>
+  );
+}
+
 function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) {
   const { t, setLang } = useI18n();
   const { session, refresh } = useApp();
   const path = parseHash(useHash()).path;
-  const admin = rolesOf(session).has('org_admin');
+  const roles = rolesOf(session);
+  const admin = roles.has('org_admin');
+  const officer = roles.has('security_officer');
 
   const logout = async () => {
     await api.post('/api/logout').catch(() => undefined);
@@ -168,7 +210,13 @@ function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) 
   };
 
   const links: Array<[string, string]> = signedIn
-    ? [['/accueil', t.nav.home], ['/securite', t.nav.security], ...(admin ? [['/admin', t.nav.admin] as [string, string]] : [])]
+    ? [
+        ['/accueil', t.nav.home],
+        ...(hasSecondFactor(session) ? [['/acces', t.nav.access] as [string, string]] : []),
+        ['/securite', t.nav.security],
+        ...(admin ? [['/admin', t.nav.admin] as [string, string]] : []),
+        ...(officer ? [['/audit', t.nav.audit] as [string, string]] : []),
+      ]
     : pending
       ? []
       : [['/connexion', t.nav.login], ['/inscription', t.nav.signup]];

@@ -43,11 +43,24 @@ export function Home() {
                   <p>
                     <a href="#/admin">{t.home.adminLink}</a>
                   </p>
+                ) : role === 'security_officer' ? (
+                  <p>
+                    <a href="#/audit">{t.home.auditLink}</a>
+                  </p>
                 ) : (
                   <p className="soon">{t.home.soon}</p>
                 )}
               </li>
             ))}
+            {role === 'patient' && (
+              <li className="card">
+                <h3>{t.home.accessCard.title}</h3>
+                <p>{t.home.accessCard.text}</p>
+                <p>
+                  <a href="#/acces">{t.home.accessLink}</a>
+                </p>
+              </li>
+            )}
           </ul>
         </section>
       ))}

@@ -1,0 +1,219 @@
+// The audit pages in a real Chromium against the real server: a patient sees who accessed their data, each
+// row verified by the browser itself (WebCrypto) against the signed checkpoint; a tampered row shows as not
+// verified; a security officer runs the integrity check and searches the log. axe-core on both pages.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { AxeBuilder } from '@axe-core/playwright';
+import { sql } from 'kysely';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupOrganisation, strongPassword, totpCode, uniqueEmail, type Account } from '../support/factories.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const ORGANISATION = 'Centre de santé Ausculta';
+
+let server: TestServer;
+let webDir: string;
+const contexts: Array<{ context: BrowserContext; dir: string }> = [];
+let officer: Account & { organisationId: string };
+let patientPage: Page;
+let patientId = '';
+let officerPage: Page;
+
+async function newPage(): Promise<Page> {
+  const dir = await mkdtemp(join(tmpdir(), 'ausculta-chromium-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    locale: 'fr-FR',
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+  });
+  contexts.push({ context, dir });
+  return context.pages()[0] ?? (await context.newPage());
+}
+
+async function open(page: Page, route: string): Promise<void> {
+  await page.goto(`${server.url}/#${route}`);
+  await page.locator('h1').first().waitFor();
+}
+
+async function expectAccessible(page: Page, label: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(WCAG).analyze();
+  const violations = results.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
+  expect(violations, `${label}: ${violations.join('\n')}`).toEqual([]);
+}
+
+async function switchLanguage(page: Page, to: 'en' | 'fr'): Promise<void> {
+  await page.getByRole('button', { name: to === 'en' ? 'Switch to English' : 'Passer en français' }).click();
+  await page.locator(`html[lang="${to}"]`).waitFor({ state: 'attached' });
+}
+
+/** A TOTP code at the server's clock, one time step later than any code used before. */
+function nextTotp(secret: string): string {
+  server.advanceClock(30_000);
+  return totpCode(secret, server.services.now());
+}
+
+async function signUpWithTotp(page: Page): Promise<void> {
+  await open(page, '/inscription');
+  await page.getByLabel('Établissement').selectOption({ label: ORGANISATION });
+  await page.getByLabel('Adresse e-mail').fill(uniqueEmail('patient'));
+  await page.getByLabel('Nom affiché').fill('Jeanne Martin');
+  await page.getByLabel('Mot de passe', { exact: true }).fill(strongPassword());
+  await page.getByLabel('Nom de naissance').fill('Martin');
+  await page.getByLabel('Prénoms').fill('Jeanne Louise');
+  await page.getByLabel('Date de naissance').fill('1980-05-17');
+  await page.getByLabel('Féminin').check();
+  await page.getByLabel('Code INSEE du lieu de naissance').fill('75056');
+  await page.getByRole('button', { name: 'Créer mon compte' }).click();
+  await page.waitForURL(/#\/securite$/);
+  await page.getByRole('button', { name: 'Configurer une application' }).click();
+  const secret = (await page.getByTestId('totp-secret').textContent())?.trim() ?? '';
+  await page.getByLabel('Code affiché par l’application').fill(nextTotp(secret));
+  await page.getByRole('button', { name: 'Activer', exact: true }).click();
+  await page.getByRole('heading', { name: 'Vos codes de secours' }).waitFor();
+  await page.getByLabel('J’ai enregistré mes codes de secours').check();
+  await page.getByRole('button', { name: 'Continuer' }).click();
+  await page.getByRole('heading', { name: 'Application d’authentification' }).waitFor();
+}
+
+const accessRows = (page: Page) => page.locator('table.data tbody tr');
+const summary = (page: Page) => page.locator('.verification-summary');
+
+/** Reloads #/acces until the table lists at least `count` rows, all checked (verified or not). */
+async function openAccessHistory(page: Page, count: number): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        await page.getByRole('heading', { level: 1 }).waitFor();
+        await summary(page).locator('.alert-success, .alert-error').waitFor();
+        return accessRows(page).count();
+      },
+      { timeout: 20_000, interval: 300 },
+    )
+    .toBeGreaterThanOrEqual(count);
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('audit pages in Chromium', { timeout: 180_000 }, () => {
+  beforeAll(async () => {
+    webDir = await mkdtemp(join(tmpdir(), 'ausculta-web-'));
+    await promisify(execFile)(process.execPath, [resolve('node_modules/vite/bin/vite.js'), 'build', 'web', '--outDir', webDir, '--emptyOutDir', '--logLevel', 'warn'], {
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+    server = await startTestServer({ WEB_DIR: webDir });
+    officer = await setupOrganisation(server, ORGANISATION);
+    const granted = await officer.client.put(`/api/admin/organisations/${officer.organisationId}/members/${officer.userId}/roles`, { roles: ['org_admin', 'security_officer'] });
+    expect(granted.status, JSON.stringify(granted.body)).toBe(200);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const { context, dir } of contexts) {
+      await context.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+    await server?.close();
+    if (webDir) await rm(webDir, { recursive: true, force: true });
+  });
+
+  it('a patient with TOTP sees who accessed their data, every row verified in the browser', async () => {
+    const page = await newPage();
+    patientPage = page;
+    await signUpWithTotp(page);
+    patientId = ((await page.evaluate(`fetch('/api/session').then((r) => r.json())`)) as { user: { id: string } }).user.id;
+
+    // From the home card, then from the header link.
+    await open(page, '/accueil');
+    await page.getByRole('link', { name: 'Voir qui a accédé à mes données' }).click();
+    await page.waitForURL(/#\/acces$/);
+    await page.getByRole('heading', { name: 'Qui a accédé à mes données', level: 1 }).waitFor();
+    await summary(page).locator('.alert').waitFor();
+    await open(page, '/accueil');
+    await page.getByRole('navigation').getByRole('link', { name: 'Accès à mes données' }).click();
+    await page.waitForURL(/#\/acces$/);
+
+    // The visits are themselves accesses: once integrated, they appear, verified against the checkpoint.
+    await openAccessHistory(page, 2);
+    const rows = accessRows(page);
+    const n = await rows.count();
+    for (let i = 0; i < n; i++) {
+      const row = rows.nth(i);
+      await expect.poll(() => row.locator('td').last().textContent()).toBe('Vérifié ✓');
+      expect(await row.locator('th').textContent()).toBe('Vous-même');
+      expect(await row.textContent()).toContain('a consulté l’historique des accès');
+      expect(await row.textContent()).toContain('Accès personnel');
+      expect(await row.textContent()).toContain('Autorisé');
+    }
+    expect(await summary(page).textContent()).toMatch(new RegExp(`^${n} accès, tous vérifiés contre le point de contrôle signé n° \\d+\\.$`));
+
+    await expectAccessible(page, 'access history (fr)');
+    await switchLanguage(page, 'en');
+    await page.getByRole('heading', { name: 'Who accessed my data', level: 1 }).waitFor();
+    expect(await rows.first().locator('td').last().textContent()).toBe('Verified ✓');
+    expect(await summary(page).textContent()).toContain('all verified against signed checkpoint no.');
+    await expectAccessible(page, 'access history (en)');
+    await switchLanguage(page, 'fr');
+  });
+
+  it('a security officer checks the log’s integrity and searches it', async () => {
+    const page = await newPage();
+    officerPage = page;
+    await open(page, '/connexion');
+    await page.getByLabel('Adresse e-mail').fill(officer.email);
+    await page.getByLabel('Mot de passe', { exact: true }).fill(officer.password);
+    await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
+    await page.getByLabel('Code de votre application d’authentification').fill(nextTotp(officer.totpSecret ?? ''));
+    await page.getByRole('button', { name: 'Vérifier' }).click();
+    await page.waitForURL(/#\/accueil$/);
+    await page.getByRole('navigation').getByRole('link', { name: 'Journal d’audit' }).click();
+    await page.waitForURL(/#\/audit$/);
+    await page.getByRole('heading', { name: 'Journal d’audit', level: 1 }).waitFor();
+    await expectAccessible(page, 'audit (fr)');
+
+    await page.getByRole('button', { name: 'Vérifier l’intégrité du journal' }).click();
+    const status = page.getByRole('status').filter({ hasText: 'Journal' });
+    await status.getByText(/^✓ Journal intègre : \d+ entrées et \d+ points de contrôle vérifiés\.$/).waitFor();
+
+    await page.getByLabel('Identifiant du patient').fill(patientId);
+    await page.getByLabel('Résultat').selectOption('allowed');
+    await page.getByRole('button', { name: 'Rechercher' }).click();
+    await page.getByText(/^\d+ entrées? trouvées?\.$/).waitFor();
+    const rows = page.locator('table.data tbody tr');
+    expect(await rows.count()).toBeGreaterThanOrEqual(2);
+    expect(await rows.first().textContent()).toContain('access_history.read');
+    expect(await rows.first().textContent()).toContain(patientId);
+    await expectAccessible(page, 'audit with results (fr)');
+
+    await switchLanguage(page, 'en');
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Check the log’s integrity' }).click();
+    await page.getByText(/^✓ Log intact \(OK\)/).waitFor();
+    await expectAccessible(page, 'audit (en)');
+    await switchLanguage(page, 'fr');
+  });
+
+  it('a row changed in the database shows as not verified, and the integrity check finds it', async () => {
+    const page = patientPage;
+    const tampered = Number(await accessRows(page).last().getAttribute('data-leaf-index'));
+    const changed = await sql`UPDATE audit_entries SET leaf_data = replace(leaf_data, 'patient_self', 'care') WHERE leaf_index = ${tampered} AND patient_id = ${patientId}`.execute(server.services.db);
+    expect(Number(changed.numAffectedRows)).toBe(1);
+
+    await page.reload();
+    const row = page.locator(`tr[data-leaf-index="${tampered}"]`);
+    await expect.poll(() => row.locator('td').last().textContent(), { timeout: 10_000 }).toBe('✗ Non vérifié');
+    await summary(page).locator('.alert-error').getByText(/^Attention : 1 accès sur \d+ n’ont pas pu être vérifiés/).waitFor();
+    const others = page.locator(`table.data tbody tr:not([data-leaf-index="${tampered}"])`);
+    for (let i = 0; i < (await others.count()); i++) expect(await others.nth(i).locator('td').last().textContent()).toBe('Vérifié ✓');
+    await expectAccessible(page, 'access history with a tampered row');
+
+    await officerPage.getByRole('button', { name: 'Vérifier l’intégrité du journal' }).click();
+    await officerPage.getByText(/^✗ Journal NON intègre : \d+ problèmes? détectés?\.$/).waitFor();
+    await officerPage.getByText(`Entrée n° ${tampered}`, { exact: false }).first().waitFor();
+  });
+});

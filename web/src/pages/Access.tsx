@@ -1,0 +1,172 @@
+// #/acces — who accessed my data: the accesses the server lists, each verified here, in the browser, against
+// the log's signed checkpoint (web/src/verify.ts), so that the server cannot show the patient a history
+// other than the one in the log everyone can audit.
+import { useEffect, useState } from 'react';
+import { api } from '../api';
+import { formatDateTime, useI18n, type Dict } from '../i18n';
+import { verifyCheckpoint, verifyEntry, type CheckpointProblem } from '../verify';
+import { ErrorAlert, Page } from '../ui';
+
+export interface AccessEntry {
+  leafIndex: number;
+  leafData: string;
+  at: string;
+  action: string;
+  outcome: string;
+  actor: { id: string; displayName: string | null } | null;
+  basis: string | null;
+  purpose: string | null;
+  reason: string | null;
+  proof: string[];
+}
+
+interface AccessHistory {
+  checkpoint: string | null;
+  verifierKey: string;
+  origin: string;
+  entries: AccessEntry[];
+}
+
+type Verification =
+  | { state: 'pending' }
+  | { state: 'no_checkpoint' }
+  | { state: 'checkpoint_failed'; problem: CheckpointProblem }
+  | { state: 'done'; size: number; verified: boolean[] };
+
+/** The fields shown must be the ones the verified leaf says, not only the server's columns. */
+function matchesLeaf(entry: AccessEntry): boolean {
+  try {
+    const leaf = JSON.parse(entry.leafData) as Record<string, unknown>;
+    return (
+      leaf.type === entry.action &&
+      leaf.outcome === entry.outcome &&
+      leaf.at === entry.at &&
+      (leaf.purpose ?? null) === entry.purpose &&
+      (leaf.actorRole ?? null) === entry.basis &&
+      (leaf.reason ?? null) === entry.reason &&
+      (leaf.actor ?? null) === (entry.actor?.id ?? null)
+    );
+  } catch {
+    return false;
+  }
+}
+
+async function verifyHistory(history: AccessHistory): Promise<Verification> {
+  if (!history.checkpoint) return { state: 'no_checkpoint' };
+  const result = await verifyCheckpoint(history.checkpoint, history.verifierKey, history.origin);
+  if (!result.ok) return { state: 'checkpoint_failed', problem: result.problem };
+  const verified = await Promise.all(history.entries.map(async (entry) => matchesLeaf(entry) && (await verifyEntry(result.checkpoint, entry))));
+  return { state: 'done', size: result.checkpoint.size, verified };
+}
+
+const label = (map: Record<string, string>, key: string | null) => (key === null ? '—' : (map[key] ?? key));
+
+export function Access() {
+  const { t, lang } = useI18n();
+  const [history, setHistory] = useState<AccessHistory | null>(null);
+  const [verification, setVerification] = useState<Verification>({ state: 'pending' });
+  const [error, setError] = useState<unknown>(null);
+
+  useEffect(() => {
+    let live = true;
+    api
+      .get<AccessHistory>('/api/me/access-history')
+      .then(async (loaded) => {
+        if (!live) return;
+        setHistory(loaded);
+        const checked = await verifyHistory(loaded);
+        if (live) setVerification(checked);
+      })
+      .catch((caught: unknown) => live && setError(caught));
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const summary = summaryOf(t, history, verification);
+  return (
+    <Page title={t.access.title} wide>
+      <p>{t.access.intro}</p>
+      <ErrorAlert error={error} />
+      <div role="status" aria-live="polite" className="verification-summary">
+        {summary && <p className={`alert ${summary.ok ? 'alert-success' : summary.ok === false ? 'alert-error' : 'alert-info'}`}>{summary.text}</p>}
+      </div>
+      {!history && !error && <p>{t.common.loading}</p>}
+      {history && history.entries.length === 0 && <p>{t.access.none}</p>}
+      {history && history.entries.length > 0 && (
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={t.access.caption}>
+          <table className="data">
+            <caption>{t.access.caption}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t.access.when}</th>
+                <th scope="col">{t.access.who}</th>
+                <th scope="col">{t.access.basis}</th>
+                <th scope="col">{t.access.action}</th>
+                <th scope="col">{t.access.purpose}</th>
+                <th scope="col">{t.access.outcome}</th>
+                <th scope="col">{t.access.check}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {history.entries.map((entry, i) => (
+                <tr key={entry.leafIndex} data-leaf-index={entry.leafIndex}>
+                  <td>{formatDateTime(t, entry.at)}</td>
+                  <th scope="row">{entry.basis === 'self' ? t.access.you : (entry.actor?.displayName ?? t.access.unknown)}</th>
+                  <td>{label(t.access.bases, entry.basis)}</td>
+                  <td>
+                    {label(t.access.actions, entry.action)}
+                    {entry.reason && (
+                      <span className="reason">
+                        {' '}
+                        — {t.access.reason} <q lang={lang === 'en' ? 'fr' : undefined}>{entry.reason}</q>
+                      </span>
+                    )}
+                  </td>
+                  <td>{label(t.access.purposes, entry.purpose)}</td>
+                  <td>{label(t.access.outcomes, entry.outcome)}</td>
+                  <td>
+                    <VerificationCell verification={verification} index={i} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Page>
+  );
+}
+
+function VerificationCell({ verification, index }: { verification: Verification; index: number }) {
+  const { t } = useI18n();
+  if (verification.state === 'pending') return <span className="check check-pending">{t.access.verifying}</span>;
+  const ok = verification.state === 'done' && verification.verified[index] === true;
+  return ok ? (
+    <span className="check check-ok">
+      {t.access.verified} <span aria-hidden="true">✓</span>
+    </span>
+  ) : (
+    <span className="check check-bad" title={t.access.notVerifiedHint}>
+      <span aria-hidden="true">✗ </span>
+      {t.access.notVerified}
+    </span>
+  );
+}
+
+function summaryOf(t: Dict, history: AccessHistory | null, verification: Verification): { ok: boolean | null; text: string } | null {
+  if (!history) return null;
+  switch (verification.state) {
+    case 'pending':
+      return { ok: null, text: t.access.verifying };
+    case 'no_checkpoint':
+      return { ok: null, text: t.access.noCheckpoint };
+    case 'checkpoint_failed':
+      return { ok: false, text: t.access.checkpointProblem[verification.problem] };
+    case 'done': {
+      const bad = verification.verified.filter((ok) => !ok).length;
+      const n = verification.verified.length;
+      return bad === 0 ? { ok: true, text: t.access.summaryOk(n, verification.size) } : { ok: false, text: t.access.summaryBad(n, bad, verification.size) };
+    }
+  }
+}
