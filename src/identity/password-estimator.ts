@@ -61,7 +61,6 @@ export class PasswordEstimator {
   #start(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { modules: MODULES, maxLength: this.maxLength } });
-    worker.unref();
     worker.on('message', (message: { id: number; guessesLog10?: number; error?: string }) => {
       const pending = this.#pending.get(message.id);
       if (!pending) return;
@@ -72,6 +71,9 @@ export class PasswordEstimator {
     });
     worker.on('error', (error) => this.#fail(error));
     worker.on('exit', () => this.#fail(new Error('password estimator stopped')));
+    // After the listeners: adding a 'message' listener refs the worker again. Unref'd, it never keeps
+    // a command-line process alive.
+    worker.unref();
     this.#worker = worker;
     return worker;
   }

@@ -50,8 +50,10 @@ async function openPostgres(url: string, schema: string | undefined, max: number
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  // The URL may choose the schema itself (…?options=-c search_path=x): migrations bookkeeping goes there too.
+  const current = schema ?? (await pool.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? 'public';
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', schema: schema ?? 'public', close: () => db.destroy() };
+  return { db, kind: 'postgres', schema: current, close: () => db.destroy() };
 }
 
 export function pgliteDirFor(dataDir: string): string {
