@@ -7,7 +7,7 @@ import { migrate, openDatabase, pgliteDirFor, type Db } from './kernel/db.js';
 import { createMailer, type Mailer } from './kernel/mail.js';
 import { detectIncidents } from './audit/incidents.js';
 import { LogIntegrator } from './audit/integrator.js';
-import { loadLogKey, logOriginFor, type LogKey } from './audit/transparency.js';
+import { loadLogKey, logOriginFor, NodeCache, type LogKey } from './audit/transparency.js';
 import { PasswordHasher } from './identity/passwords.js';
 import { relyingPartyFor, type RelyingParty } from './identity/passkeys.js';
 import { SessionStore } from './identity/sessions.js';
@@ -23,7 +23,7 @@ export interface Services {
   box: SecretBox;
   mailer: Mailer;
   background: BackgroundTasks;
-  audit: { integrator: LogIntegrator; key: LogKey; origin: string };
+  audit: { integrator: LogIntegrator; key: LogKey; origin: string; nodes: NodeCache };
   relyingParty: RelyingParty;
   /** Milliseconds since the epoch; tests move it to cross timeouts. */
   now: () => number;
@@ -68,7 +68,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     box,
     mailer,
     background,
-    audit: { integrator, key: logKey, origin },
+    audit: { integrator, key: logKey, origin, nodes: new NodeCache() },
     relyingParty: relyingPartyFor(config.publicUrl),
     now,
     async close() {

@@ -47,16 +47,47 @@ export async function checkpointAt(q: Queryable, size: number): Promise<StoredCh
   return row ? { size: Number(row.size), rootHash: Buffer.from(row.root_hash), note: row.note } : null;
 }
 
-/** Loads, in one query, every stored node that the ranges of a proof are made of. */
-async function nodeSource(q: Queryable, ranges: readonly Range[]): Promise<SubtreeSource> {
-  const wanted = ranges.flatMap(([start, end]) => perfectSubtrees(start, end));
-  if (wanted.length === 0) return { subtreeHash: () => Buffer.alloc(0) };
-  const levels = wanted.map(([start, end]) => Math.log2(end - start));
-  const indexes = wanted.map(([start, end]) => String(start / (end - start)));
-  const rows = await sql<{ level: number; idx: string | number; hash: Uint8Array }>`
-    SELECT n.level, n.idx, n.hash FROM audit_tree_nodes n
-    JOIN unnest(${levels}::smallint[], ${indexes}::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`.execute(q);
-  const byKey = new Map(rows.rows.map((row) => [`${row.level}:${Number(row.idx)}`, Buffer.from(row.hash)]));
+/**
+ * Tree nodes never change once written, and the upper ones are shared by most proofs: a process keeps
+ * those it has read (levels ≥ CACHED_FROM_LEVEL, bounded), so a proof queries only its lower levels.
+ */
+export class NodeCache {
+  static readonly CACHED_FROM_LEVEL = 6;
+  readonly #hashes = new Map<string, Buffer>();
+
+  constructor(private readonly capacity = 100_000) {}
+
+  get(level: number, index: number): Buffer | undefined {
+    return this.#hashes.get(`${level}:${index}`);
+  }
+
+  keep(level: number, index: number, hash: Buffer): void {
+    if (level < NodeCache.CACHED_FROM_LEVEL || this.#hashes.size >= this.capacity) return;
+    this.#hashes.set(`${level}:${index}`, hash);
+  }
+}
+
+/** Loads, in one query, every stored node that the ranges of a proof are made of (minus cached ones). */
+async function nodeSource(q: Queryable, ranges: readonly Range[], cache?: NodeCache): Promise<SubtreeSource> {
+  const byKey = new Map<string, Buffer>();
+  const missing: Array<[level: number, index: number]> = [];
+  for (const [start, end] of ranges.flatMap(([s, e]) => perfectSubtrees(s, e))) {
+    const [level, index] = [Math.log2(end - start), start / (end - start)];
+    const cached = cache?.get(level, index);
+    if (cached) byKey.set(`${level}:${index}`, cached);
+    else missing.push([level, index]);
+  }
+  if (missing.length > 0) {
+    const rows = await sql<{ level: number; idx: string | number; hash: Uint8Array }>`
+      SELECT n.level, n.idx, n.hash FROM audit_tree_nodes n
+      JOIN unnest(${missing.map(([level]) => level)}::smallint[], ${missing.map(([, index]) => String(index))}::bigint[]) AS w(level, idx)
+        ON n.level = w.level AND n.idx = w.idx`.execute(q);
+    for (const row of rows.rows) {
+      const hash = Buffer.from(row.hash);
+      byKey.set(`${row.level}:${Number(row.idx)}`, hash);
+      cache?.keep(row.level, Number(row.idx), hash);
+    }
+  }
   return {
     subtreeHash(start, end) {
       const hash = byKey.get(`${Math.log2(end - start)}:${start / (end - start)}`);
@@ -67,15 +98,15 @@ async function nodeSource(q: Queryable, ranges: readonly Range[]): Promise<Subtr
 }
 
 /** RFC 9162 §2.1.3.1 audit path of leaf `index` in the tree of `size`. */
-export async function inclusionProofFor(q: Queryable, index: number, size: number): Promise<Buffer[]> {
+export async function inclusionProofFor(q: Queryable, index: number, size: number, cache?: NodeCache): Promise<Buffer[]> {
   const ranges = inclusionPathRanges(index, size);
-  const source = await nodeSource(q, ranges);
+  const source = await nodeSource(q, ranges, cache);
   return Promise.all(ranges.map(([start, end]) => rangeHash(source, start, end)));
 }
 
 /** RFC 9162 §2.1.4.1 consistency proof between sizes m and n. */
-export async function consistencyProofFor(q: Queryable, m: number, n: number): Promise<Buffer[]> {
+export async function consistencyProofFor(q: Queryable, m: number, n: number, cache?: NodeCache): Promise<Buffer[]> {
   const ranges = consistencyPathRanges(m, n);
-  const source = await nodeSource(q, ranges);
+  const source = await nodeSource(q, ranges, cache);
   return Promise.all(ranges.map(([start, end]) => rangeHash(source, start, end)));
 }
