@@ -24,6 +24,9 @@ export interface TestServer {
   smtp: SmtpCapture;
   /** Moves the server's clock forward. */
   advanceClock(ms: number): void;
+  /** Stops the server's clock (until unfreezeClock), so that timing rules do not depend on machine speed. */
+  freezeClock(): void;
+  unfreezeClock(): void;
   close(): Promise<void>;
 }
 
@@ -54,8 +57,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...env,
   });
   let offset = 0;
+  let frozenAt: number | null = null;
   const services = await createServices(config, {
-    now: () => Date.now() + offset,
+    now: () => (frozenAt ?? Date.now()) + offset,
     ...(schema ? { schema } : { pgliteDir: 'memory://' }),
   });
   const app = await buildApp(services, { logger: false });
@@ -69,6 +73,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     smtp,
     advanceClock(ms) {
       offset += ms;
+    },
+    freezeClock() {
+      frozenAt = Date.now();
+    },
+    unfreezeClock() {
+      if (frozenAt !== null) offset -= Date.now() - frozenAt;
+      frozenAt = null;
     },
     async close() {
       await app.close();
