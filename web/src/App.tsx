@@ -17,8 +17,12 @@ import { Signup } from './pages/Signup';
 // The audit pages load on demand: the login page stays light.
 const Access = lazy(() => import('./pages/Access').then((m) => ({ default: m.Access })));
 const Audit = lazy(() => import('./pages/Audit').then((m) => ({ default: m.Audit })));
+// The care pages too.
+const CareTeam = lazy(() => import('./pages/CareTeam').then((m) => ({ default: m.CareTeam })));
+const Patients = lazy(() => import('./pages/Patients').then((m) => ({ default: m.Patients })));
 
-const PROTECTED = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit']);
+const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients']);
+const PROTECTED = { has: (path: string) => PROTECTED_PATHS.has(path) || path.startsWith('/patients/') };
 const PUBLIC_ONLY = new Set(['/connexion', '/inscription']);
 
 export function App() {
@@ -150,7 +154,12 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
       return <AccessGuard />;
     case '/audit':
       return <AuditGuard />;
+    case '/equipe':
+      return <CareTeamGuard />;
     default:
+      if (path === '/patients' || path.startsWith('/patients/')) {
+        return <PatientsGuard patientId={path.slice('/patients/'.length) || null} purpose={params.get('purpose')} />;
+      }
       return (
         <Page title={t.common.notFoundTitle}>
           <p>{t.common.notFoundText}</p>
@@ -179,6 +188,51 @@ function AccessGuard() {
   );
 }
 
+/** The care team is health data: patients with a second factor. */
+function CareTeamGuard() {
+  const { t } = useI18n();
+  const { session } = useApp();
+  if (!rolesOf(session).has('patient')) return <NotFound />;
+  if (hasSecondFactor(session)) return <Suspense fallback={<p className="page">{t.common.loading}</p>}><CareTeam /></Suspense>;
+  return <NeedsSecondFactor title={t.nav.careTeam} />;
+}
+
+/** Patients are for doctors and health professionals, with a second factor. */
+function PatientsGuard({ patientId, purpose }: { patientId: string | null; purpose: string | null }) {
+  const { t } = useI18n();
+  const { session } = useApp();
+  const roles = rolesOf(session);
+  if (!roles.has('doctor') && !roles.has('health_professional')) return <NotFound />;
+  if (hasSecondFactor(session)) return <Suspense fallback={<p className="page">{t.common.loading}</p>}><Patients patientId={patientId} purpose={purpose} /></Suspense>;
+  return <NeedsSecondFactor title={t.nav.patients} />;
+}
+
+function NeedsSecondFactor({ title }: { title: string }) {
+  const { t } = useI18n();
+  return (
+    <Page title={title}>
+      <p>{t.home.noFactor}</p>
+      <p>
+        <a className="button" href="#/securite">
+          {t.home.noFactorLink}
+        </a>
+      </p>
+    </Page>
+  );
+}
+
+function NotFound() {
+  const { t } = useI18n();
+  return (
+    <Page title={t.common.notFoundTitle}>
+      <p>{t.common.notFoundText}</p>
+      <p>
+        <a href="#/">{t.nav.home}</a>
+      </p>
+    </Page>
+  );
+}
+
 /** The audit log is for security officers only. */
 function AuditGuard() {
   const { t } = useI18n();
@@ -201,6 +255,7 @@ function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) 
   const roles = rolesOf(session);
   const admin = roles.has('org_admin');
   const officer = roles.has('security_officer');
+  const professional = roles.has('doctor') || roles.has('health_professional');
 
   const logout = async () => {
     await api.post('/api/logout').catch(() => undefined);
@@ -213,6 +268,8 @@ function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) 
     ? [
         ['/accueil', t.nav.home],
         ...(hasSecondFactor(session) ? [['/acces', t.nav.access] as [string, string]] : []),
+        ...(roles.has('patient') ? [['/equipe', t.nav.careTeam] as [string, string]] : []),
+        ...(professional ? [['/patients', t.nav.patients] as [string, string]] : []),
         ['/securite', t.nav.security],
         ...(admin ? [['/admin', t.nav.admin] as [string, string]] : []),
         ...(officer ? [['/audit', t.nav.audit] as [string, string]] : []),
@@ -234,7 +291,7 @@ function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) 
             <ul>
               {links.map(([href, label]) => (
                 <li key={href}>
-                  <a href={`#${href}`} aria-current={path === href ? 'page' : undefined}>
+                  <a href={`#${href}`} aria-current={path === href || path.startsWith(`${href}/`) ? 'page' : undefined}>
                     {label}
                   </a>
                 </li>

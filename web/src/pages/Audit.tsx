@@ -1,9 +1,10 @@
 // #/audit — for security officers: the log's integrity check (server side, over every entry, node and
 // checkpoint) and a search through the entries of their organisations.
-import { useId, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { api } from '../api';
 import { formatDateTime, useI18n } from '../i18n';
 import { ErrorAlert, Field, Page, Submit, formValues, useAction } from '../ui';
+import { useCareTexts } from './care-texts';
 
 interface IntegrityReport {
   ok: boolean;
@@ -26,6 +27,19 @@ interface AuditRow {
   source_address: string | null;
 }
 
+interface Incident {
+  id: string;
+  kind: string;
+  status: 'open' | 'acknowledged' | 'closed';
+  summary: string;
+  actorUserId: string | null;
+  patientId: string | null;
+  sourceAddress: string | null;
+  openedAt: string;
+  closedAt: string | null;
+  notes: Array<{ action: string; text: string; authorId: string | null; at: string }>;
+}
+
 const OUTCOMES = ['allowed', 'denied', 'success', 'failure'] as const;
 
 /** A date input (local day) as the instant it starts, for the API's date-time filters. */
@@ -40,6 +54,7 @@ export function Audit() {
   return (
     <Page title={t.audit.title} wide>
       <IntegritySection />
+      <IncidentsSection />
       <SearchSection />
     </Page>
   );
@@ -188,5 +203,138 @@ function SearchSection() {
         </div>
       )}
     </section>
+  );
+}
+
+function IncidentsSection() {
+  const { t } = useI18n();
+  const c = useCareTexts();
+  const [incidents, setIncidents] = useState<Incident[] | null>(null);
+  const [message, setMessage] = useState('');
+  const { busy, error, run } = useAction();
+
+  const load = useCallback(async () => {
+    setIncidents(await api.get<Incident[]>('/api/incidents'));
+  }, []);
+  useEffect(() => {
+    void run(load);
+  }, [load]);
+
+  const act = (incident: Incident, action: 'comment' | 'acknowledge' | 'close' | 'reopen', text: string) =>
+    run(async () => {
+      setMessage('');
+      await api.post(`/api/incidents/${incident.id}/notes`, { action, text });
+      await load();
+      setMessage(c.incidents.done);
+    });
+
+  return (
+    <section aria-labelledby="incidents-title" className="audit-section">
+      <h2 id="incidents-title">{c.incidents.title}</h2>
+      <p>
+        <button type="button" className="button secondary" aria-disabled={busy || undefined} onClick={() => void run(load)}>
+          {c.incidents.refresh}
+        </button>
+      </p>
+      <ErrorAlert error={error} />
+      <div role="status" aria-live="polite">
+        {message && <p className="alert alert-success">{message}</p>}
+        {incidents && <p>{c.incidents.count(incidents.length)}</p>}
+      </div>
+      {incidents && incidents.length === 0 && <p>{c.incidents.none}</p>}
+      {incidents && incidents.length > 0 && (
+        <ul className="list" aria-label={c.incidents.title}>
+          {incidents.map((incident) => (
+            <IncidentItem key={incident.id} incident={incident} busy={busy} onAct={(action, text) => void act(incident, action, text)} />
+          ))}
+        </ul>
+      )}
+      {!incidents && !error && <p>{t.common.loading}</p>}
+    </section>
+  );
+}
+
+function IncidentItem({ incident, busy, onAct }: { incident: Incident; busy: boolean; onAct: (action: 'comment' | 'acknowledge' | 'close' | 'reopen', text: string) => void }) {
+  const { t } = useI18n();
+  const c = useCareTexts();
+  const noteId = useId();
+  const titleId = useId();
+  const [text, setText] = useState('');
+  const submit = (action: 'comment' | 'acknowledge' | 'close' | 'reopen') => (event?: FormEvent<HTMLFormElement>) => {
+    event?.preventDefault();
+    onAct(action, text.trim());
+    setText('');
+  };
+  const kind = c.incidents.kinds[incident.kind] ?? incident.kind;
+  return (
+    <li className={incident.status === 'open' ? 'card incident emergency' : 'card incident'} data-testid="incident" aria-labelledby={titleId}>
+      <h3 id={titleId}>
+        {kind}
+        <span className={incident.status === 'closed' ? 'badge' : incident.status === 'open' ? 'badge warn' : 'badge on'}>{c.incidents.statuses[incident.status] ?? incident.status}</span>
+      </h3>
+      <p>{incident.summary}</p>
+      <dl className="facts">
+        <dt>{c.incidents.status}</dt>
+        <dd>{c.incidents.statuses[incident.status] ?? incident.status}</dd>
+        <dt>{c.incidents.openedAt}</dt>
+        <dd>{formatDateTime(t, incident.openedAt)}</dd>
+        {incident.closedAt && (
+          <>
+            <dt>{c.incidents.closedAt}</dt>
+            <dd>{formatDateTime(t, incident.closedAt)}</dd>
+          </>
+        )}
+        {incident.actorUserId && (
+          <>
+            <dt>{t.audit.actorCol}</dt>
+            <dd className="id">{incident.actorUserId}</dd>
+          </>
+        )}
+        {incident.patientId && (
+          <>
+            <dt>{t.audit.patientCol}</dt>
+            <dd className="id">{incident.patientId}</dd>
+          </>
+        )}
+      </dl>
+      {incident.notes.length > 0 && (
+        <>
+          <h4>{c.incidents.notes}</h4>
+          <ul className="notes">
+            {incident.notes.map((note, i) => (
+              <li key={i}>
+                {formatDateTime(t, note.at)} — <strong>{c.incidents.noteActions[note.action] ?? note.action}</strong>
+                {note.text && ` : ${note.text}`}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <form onSubmit={submit('comment')} noValidate>
+        <div className="field">
+          <label htmlFor={noteId}>{c.incidents.note}</label>
+          <textarea id={noteId} rows={2} maxLength={2000} value={text} onChange={(event) => setText(event.target.value)} />
+        </div>
+        <div className="actions">
+          <button type="submit" className="button secondary" aria-disabled={busy || undefined}>
+            {c.incidents.comment}
+          </button>
+          {incident.status === 'open' && (
+            <button type="button" className="button secondary" aria-disabled={busy || undefined} onClick={() => submit('acknowledge')()}>
+              {c.incidents.acknowledge}
+            </button>
+          )}
+          {incident.status !== 'closed' ? (
+            <button type="button" className="button" aria-disabled={busy || undefined} onClick={() => submit('close')()}>
+              {c.incidents.close}
+            </button>
+          ) : (
+            <button type="button" className="button secondary" aria-disabled={busy || undefined} onClick={() => submit('reopen')()}>
+              {c.incidents.reopen}
+            </button>
+          )}
+        </div>
+      </form>
+    </li>
   );
 }

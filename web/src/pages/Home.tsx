@@ -47,11 +47,33 @@ export function Home() {
                   <p>
                     <a href="#/audit">{t.home.auditLink}</a>
                   </p>
+                ) : card.title === t.home.cards.doctor[1]?.title && (role === 'doctor' || role === 'health_professional') ? (
+                  <p>
+                    <a href="#/patients">{t.home.patientsLink}</a>
+                  </p>
                 ) : (
                   <p className="soon">{t.home.soon}</p>
                 )}
               </li>
             ))}
+            {role === 'patient' && (
+              <li className="card">
+                <h3>{t.home.careTeamCard.title}</h3>
+                <p>{t.home.careTeamCard.text}</p>
+                <p>
+                  <a href="#/equipe">{t.home.careTeamLink}</a>
+                </p>
+              </li>
+            )}
+            {role === 'health_professional' && (
+              <li className="card">
+                <h3>{t.nav.patients}</h3>
+                <p>{t.home.cards.doctor[1]?.text}</p>
+                <p>
+                  <a href="#/patients">{t.home.patientsLink}</a>
+                </p>
+              </li>
+            )}
             {role === 'patient' && (
               <li className="card">
                 <h3>{t.home.accessCard.title}</h3>
