@@ -1,57 +1,32 @@
 // The audit pages in a real Chromium against the real server: a patient sees who accessed their data, each
 // row verified by the browser itself (WebCrypto) against the signed checkpoint; a tampered row shows as not
 // verified; a security officer runs the integrity check and searches the log. axe-core on both pages.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { AxeBuilder } from '@axe-core/playwright';
+import { rm } from 'node:fs/promises';
 import { sql } from 'kysely';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupOrganisation, strongPassword, totpCode, uniqueEmail, type Account } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { Browsers, buildWebApp, CHROMIUM, expectAccessible, switchLanguage } from '../support/browser.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const ORGANISATION = 'Centre de santé Ausculta';
 
 let server: TestServer;
 let webDir: string;
-const contexts: Array<{ context: BrowserContext; dir: string }> = [];
+const browsers = new Browsers();
 let officer: Account & { organisationId: string };
 let patientPage: Page;
 let patientId = '';
 let officerPage: Page;
 
 async function newPage(): Promise<Page> {
-  const dir = await mkdtemp(join(tmpdir(), 'ausculta-chromium-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    locale: 'fr-FR',
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
-  contexts.push({ context, dir });
-  return context.pages()[0] ?? (await context.newPage());
+  return (await browsers.newPage()).page;
 }
 
 async function open(page: Page, route: string): Promise<void> {
   await page.goto(`${server.url}/#${route}`);
   await page.locator('h1').first().waitFor();
-}
-
-async function expectAccessible(page: Page, label: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(WCAG).analyze();
-  const violations = results.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
-  expect(violations, `${label}: ${violations.join('\n')}`).toEqual([]);
-}
-
-async function switchLanguage(page: Page, to: 'en' | 'fr'): Promise<void> {
-  await page.getByRole('button', { name: to === 'en' ? 'Switch to English' : 'Passer en français' }).click();
-  await page.locator(`html[lang="${to}"]`).waitFor({ state: 'attached' });
 }
 
 /** A TOTP code at the server's clock, one time step later than any code used before. */
@@ -103,10 +78,7 @@ async function openAccessHistory(page: Page, count: number): Promise<void> {
 
 describe.skipIf(!existsSync(CHROMIUM))('audit pages in Chromium', { timeout: 180_000 }, () => {
   beforeAll(async () => {
-    webDir = await mkdtemp(join(tmpdir(), 'ausculta-web-'));
-    await promisify(execFile)(process.execPath, [resolve('node_modules/vite/bin/vite.js'), 'build', 'web', '--outDir', webDir, '--emptyOutDir', '--logLevel', 'warn'], {
-      env: { ...process.env, NODE_ENV: 'production' },
-    });
+    webDir = await buildWebApp();
     server = await startTestServer({ WEB_DIR: webDir });
     officer = await setupOrganisation(server, ORGANISATION);
     const granted = await officer.client.put(`/api/admin/organisations/${officer.organisationId}/members/${officer.userId}/roles`, { roles: ['org_admin', 'security_officer'] });
@@ -114,10 +86,7 @@ describe.skipIf(!existsSync(CHROMIUM))('audit pages in Chromium', { timeout: 180
   }, 120_000);
 
   afterAll(async () => {
-    for (const { context, dir } of contexts) {
-      await context.close().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-    }
+    await browsers.close();
     await server?.close();
     if (webDir) await rm(webDir, { recursive: true, force: true });
   });

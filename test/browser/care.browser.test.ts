@@ -2,26 +2,20 @@
 // #/equipe; the doctor sees the patient in #/patients and opens their page; a second doctor without
 // relationship breaks the glass; the patient sees that emergency access; the security officer sees the
 // incident on #/audit and closes it. axe-core (WCAG 2.1 A/AA) on every new page, in French and English.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { rm } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrolTotp, inviteMember, setupOrganisation, signUpPatient, totpCode, type Account } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { Browsers, buildWebApp, CHROMIUM, expectAccessible, switchLanguage } from '../support/browser.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const ORGANISATION = 'Centre de santé Ausculta';
 const REASON = 'Patiente inconsciente, appel du SAMU : allergies et traitements en cours';
 
 let server: TestServer;
 let webDir: string;
-const contexts: Array<{ context: BrowserContext; dir: string }> = [];
+const browsers = new Browsers();
 let officer: Account & { organisationId: string };
 let patient: Account;
 let doctor: Account;
@@ -29,31 +23,12 @@ let emergencyDoctor: Account;
 let patientPage: Page;
 
 async function newPage(): Promise<Page> {
-  const dir = await mkdtemp(join(tmpdir(), 'ausculta-chromium-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    locale: 'fr-FR',
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
-  contexts.push({ context, dir });
-  return context.pages()[0] ?? (await context.newPage());
+  return (await browsers.newPage()).page;
 }
 
 async function open(page: Page, route: string): Promise<void> {
   await page.goto(`${server.url}/#${route}`);
   await page.locator('h1').first().waitFor();
-}
-
-async function expectAccessible(page: Page, label: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(WCAG).analyze();
-  const violations = results.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
-  expect(violations, `${label}: ${violations.join('\n')}`).toEqual([]);
-}
-
-async function switchLanguage(page: Page, to: 'en' | 'fr'): Promise<void> {
-  await page.getByRole('button', { name: to === 'en' ? 'Switch to English' : 'Passer en français' }).click();
-  await page.locator(`html[lang="${to}"]`).waitFor({ state: 'attached' });
 }
 
 /** Checks the current page in French, then in English (once its heading is translated), back in French. */
@@ -91,10 +66,7 @@ async function rename(account: Account, displayName: string): Promise<void> {
 
 describe.skipIf(!existsSync(CHROMIUM))('care pages in Chromium', { timeout: 240_000 }, () => {
   beforeAll(async () => {
-    webDir = await mkdtemp(join(tmpdir(), 'ausculta-web-'));
-    await promisify(execFile)(process.execPath, [resolve('node_modules/vite/bin/vite.js'), 'build', 'web', '--outDir', webDir, '--emptyOutDir', '--logLevel', 'warn'], {
-      env: { ...process.env, NODE_ENV: 'production' },
-    });
+    webDir = await buildWebApp();
     server = await startTestServer({ WEB_DIR: webDir });
     officer = await setupOrganisation(server, ORGANISATION);
     const granted = await officer.client.put(`/api/admin/organisations/${officer.organisationId}/members/${officer.userId}/roles`, { roles: ['org_admin', 'security_officer'] });
@@ -113,10 +85,7 @@ describe.skipIf(!existsSync(CHROMIUM))('care pages in Chromium', { timeout: 240_
   }, 180_000);
 
   afterAll(async () => {
-    for (const { context, dir } of contexts) {
-      await context.close().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-    }
+    await browsers.close();
     await server?.close();
     if (webDir) await rm(webDir, { recursive: true, force: true });
   });

@@ -1,22 +1,16 @@
 // The web app in a real Chromium against the real server: first-run setup, patient sign-up with TOTP,
 // passkeys through a virtual authenticator, accessibility (axe-core, WCAG 2.1 A/AA) on every page in both
 // languages, a keyboard-only login, and the weight of the login page.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { readFile, rm } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSetupToken } from '../../src/admin/setup.js';
 import { strongPassword, totpCode, uniqueEmail } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { Browsers, buildWebApp, CHROMIUM, expectAccessible, switchLanguage } from '../support/browser.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 /** Login page: JS + CSS, gzip. React 19 alone is ~69 KB. */
 const LOGIN_PAGE_GZIP_BUDGET = 95_000;
 /** Login page: JS + CSS bytes on the wire; the server sends the build's pre-compressed (brotli) files. */
@@ -24,37 +18,17 @@ const LOGIN_PAGE_TRANSFER_BUDGET = 90_000;
 
 let server: TestServer;
 let webDir: string;
-const contexts: Array<{ context: BrowserContext; dir: string }> = [];
+const browsers = new Browsers();
 const admin = { email: uniqueEmail('admin'), password: strongPassword(), totpSecret: '' };
 let invitationLink = '';
 
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const dir = await mkdtemp(join(tmpdir(), 'ausculta-chromium-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    locale: 'fr-FR',
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
-  contexts.push({ context, dir });
-  const page = context.pages()[0] ?? (await context.newPage());
-  return { context, page };
+function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  return browsers.newPage();
 }
 
 async function open(page: Page, route: string): Promise<void> {
   await page.goto(`${server.url}/#${route}`);
   await page.locator('h1').first().waitFor();
-}
-
-async function expectAccessible(page: Page, label: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(WCAG).analyze();
-  const violations = results.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
-  expect(violations, `${label}: ${violations.join('\n')}`).toEqual([]);
-}
-
-async function switchLanguage(page: Page, to: 'en' | 'fr'): Promise<void> {
-  await page.getByRole('button', { name: to === 'en' ? 'Switch to English' : 'Passer en français' }).click();
-  await page.locator(`html[lang="${to}"]`).waitFor({ state: 'attached' });
 }
 
 /** Checks the current page in French, then in English, and leaves it in French. */
@@ -114,19 +88,12 @@ async function signUp(page: Page, email: string, password: string): Promise<void
 
 describe.skipIf(!existsSync(CHROMIUM))('web app in Chromium', { timeout: 180_000 }, () => {
   beforeAll(async () => {
-    webDir = await mkdtemp(join(tmpdir(), 'ausculta-web-'));
-    // A production build of the current sources, in a process of its own (vitest sets NODE_ENV=test).
-    await promisify(execFile)(process.execPath, [resolve('node_modules/vite/bin/vite.js'), 'build', 'web', '--outDir', webDir, '--emptyOutDir', '--logLevel', 'warn'], {
-      env: { ...process.env, NODE_ENV: 'production' },
-    });
+    webDir = await buildWebApp();
     server = await startTestServer({ WEB_DIR: webDir });
   }, 120_000);
 
   afterAll(async () => {
-    for (const { context, dir } of contexts) {
-      await context.close().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-    }
+    await browsers.close();
     await server?.close();
     if (webDir) await rm(webDir, { recursive: true, force: true });
   });

@@ -1,0 +1,56 @@
+// What the browser tests share: Debian's Chromium driven by playwright-core (never a downloaded
+// browser), a production build of the web app, and axe-core checks.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { AxeBuilder } from '@axe-core/playwright';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+
+/**
+ * Builds the web app into a temporary folder, in a separate process with NODE_ENV=production (vitest's
+ * NODE_ENV=test would bundle React's development build).
+ */
+export async function buildWebApp(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ausculta-web-'));
+  await promisify(execFile)(process.execPath, [resolve('node_modules/vite/bin/vite.js'), 'build', 'web', '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'], {
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  return dir;
+}
+
+/** Headless Chromium contexts, each with a fresh profile, all closed and removed by `close()`. */
+export class Browsers {
+  readonly #contexts: Array<{ context: BrowserContext; dir: string }> = [];
+
+  async newPage(): Promise<{ context: BrowserContext; page: Page }> {
+    const dir = await mkdtemp(join(tmpdir(), 'ausculta-chromium-'));
+    const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, locale: 'fr-FR', args: CHROMIUM_ARGS });
+    this.#contexts.push({ context, dir });
+    return { context, page: context.pages()[0] ?? (await context.newPage()) };
+  }
+
+  async close(): Promise<void> {
+    for (const { context, dir } of this.#contexts) {
+      await context.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+export async function expectAccessible(page: Page, label: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(WCAG).analyze();
+  const violations = results.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
+  expect(violations, `${label}: ${violations.join('\n')}`).toEqual([]);
+}
+
+export async function switchLanguage(page: Page, to: 'en' | 'fr'): Promise<void> {
+  await page.getByRole('button', { name: to === 'en' ? 'Switch to English' : 'Passer en français' }).click();
+  await page.locator(`html[lang="${to}"]`).waitFor({ state: 'attached' });
+}
