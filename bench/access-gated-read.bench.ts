@@ -1,24 +1,23 @@
 // databases: pglite postgres
-// access-gated-read: gated and audited reads of a patient per second — `gated(db, { doctor with an active
+// access-gated-read: gated and audited reads of a patient per second — `gatedRead(db, { doctor with an active
 // care relationship, patient, 'patient.read', 'care' }, (tx, decision) => patientSummary(tx, decision, now))`,
 // what GET /api/patients/:id runs — against the same read without gate and audit (patientSummary's two
 // SELECTs, identity and active care team, sent directly on the database), same run, same concurrency:
 // 8 callers in flight (a pool of 8 connections on PostgreSQL; PGlite's one connection serialises them).
 // The integrator runs in the background during the gated phases (every 100 ms, with the incident
 // detection createServices wires) and is flushed at the end of each, the flush counted.
-// Phases A B P Q Q P B A after a warm-up: A gated, B baseline, P a prototype of the gate with one query
-// for all its facts (same rules, `judge`, same audit entry), Q the same without the savepoint (read-only
-// work), to estimate what those changes would buy. Goal and ratio are A / B.
-// Then, one caller, the statements of one gated read are counted and timed (Kysely plugin).
+// Phases A B G C T T C G B A after a warm-up: A gatedRead (the route), B baseline, G `gated` (the savepoint
+// kept for changes) on the same read, C gatedRead with the gate's facts guesses forgotten before every read
+// (the first read of a pair, or facts that changed: facts and entry in two statements), T (for the record,
+// not what src does) the decision committed alone first, then the SELECTs. Goal and ratio are A / B.
+// Then, one caller, the statements of each kind are counted and timed (Kysely plugin).
 // Goal: ratio (gated / baseline) >= 0.40.
 import { randomUUID } from 'node:crypto';
 import { sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import { detectIncidents } from '../src/audit/incidents.js';
-import { appendAuditEntry } from '../src/audit/log.js';
-import type { DecisionInput } from '../src/access/gate.js';
-import { gated } from '../src/access/gated.js';
+import { decide, forgetFactsGuesses, type DecisionInput } from '../src/access/gate.js';
+import { gated, gatedRead } from '../src/access/gated.js';
 import { patientSummary } from '../src/access/patients.js';
-import { judge, type GateFacts } from '../src/access/rules.js';
 import type { Db, Queryable } from '../src/kernel/db.js';
 import { report } from './report.js';
 import { DATABASE_KIND, openAuditBenchDatabase } from './support/audit-log.js';
@@ -76,10 +75,25 @@ try {
     now: new Date(),
   });
 
-  // --- A: the route's work. ---
-  const gatedRead = (q: Db, caller: number, n: number) => {
+  // --- A: the route's work (G: the same under `gated`, with its savepoint; C: A without the facts guesses). ---
+  const readOf = (run: typeof gatedRead) => (q: Db, caller: number, n: number) => {
     const input = inputFor(caller, n);
-    return gated(q, input, (tx, decision) => patientSummary(tx, decision, input.now));
+    return run(q, input, (tx, decision) => patientSummary(tx, decision, input.now));
+  };
+  const routeRead = readOf(gatedRead);
+  const savepointRead = readOf(gated);
+  const coldRead = (q: Db, caller: number, n: number) => {
+    forgetFactsGuesses();
+    return routeRead(q, caller, n);
+  };
+  // T, for the record only: the decision and its entry committed first, alone (one statement with a guess),
+  // then the SELECTs outside any transaction. As strong for a read (nothing is returned before the entry is
+  // durable; a failed read leaves the entry), but not "in the transaction of the work": not what src does.
+  const traceFirstRead = async (q: Db, caller: number, n: number) => {
+    const input = inputFor(caller, n);
+    const decision = await decide(q, input);
+    if (!decision.allowed) throw new Error(`denied: ${decision.reason}`);
+    return patientSummary(q, decision, input.now);
   };
 
   // --- B: patientSummary's SELECTs, the same text, directly (no transaction, no gate, no audit). ---
@@ -113,69 +127,18 @@ try {
     return summaryQueries(q, input.patientId, input.now);
   };
 
-  // --- P: prototype of decide() with one statement for all the facts (same short-cuts, same judge, same
-  // audit entry), then the same work under the same savepoint. Not the real gate: it cannot issue an
-  // AllowedDecision, so it runs patientSummary's queries itself.
-  async function loadFactsOneQuery(q: Queryable, actorId: string, patientId: string, now: Date): Promise<GateFacts> {
-    const { rows } = await sql<{ orgs: string[]; roles: Array<{ o: string; r: 'doctor' | 'health_professional' }>; rels: Array<{ k: GateFacts['relationships'][number]['kind']; o: string }>; emergency: boolean; opposed: boolean }>`
-      WITH orgs AS (SELECT organisation_id FROM member_roles WHERE user_id = ${patientId} AND role = 'patient')
-      SELECT
-        (SELECT coalesce(json_agg(organisation_id), '[]') FROM orgs) AS orgs,
-        (SELECT coalesce(json_agg(json_build_object('o', organisation_id, 'r', role)), '[]') FROM member_roles
-          WHERE user_id = ${actorId} AND role IN ('doctor', 'health_professional') AND organisation_id IN (SELECT organisation_id FROM orgs)) AS roles,
-        (SELECT coalesce(json_agg(json_build_object('k', kind, 'o', organisation_id)), '[]') FROM care_relationships
-          WHERE patient_id = ${patientId} AND professional_id = ${actorId} AND organisation_id IN (SELECT organisation_id FROM orgs)
-            AND starts_at <= ${now} AND (ends_at IS NULL OR ends_at > ${now})) AS rels,
-        EXISTS (SELECT 1 FROM emergency_accesses WHERE actor_id = ${actorId} AND patient_id = ${patientId} AND starts_at <= ${now} AND ends_at > ${now}) AS emergency,
-        EXISTS (SELECT 1 FROM patient_oppositions WHERE patient_id = ${patientId} AND professional_id = ${actorId} AND withdrawn_at IS NULL) AS opposed`.execute(q);
-    const row = rows[0]!;
-    const none: GateFacts = { patientOrganisations: row.orgs, professionalRoles: [], relationships: [], emergencyAccessOpen: false, opposed: false };
-    if (row.orgs.length === 0 || actorId === patientId) return none;
-    const professionalRoles = row.roles.map((r) => ({ organisationId: r.o, role: r.r }));
-    if (professionalRoles.length === 0) return none;
-    return { patientOrganisations: row.orgs, professionalRoles, relationships: row.rels.map((r) => ({ kind: r.k, organisationId: r.o })), emergencyAccessOpen: row.emergency, opposed: row.opposed };
-  }
-  const prototypeRead = (q: Db, caller: number, n: number, savepoint = true) => {
-    const input = inputFor(caller, n);
-    const { actor, patientId, action, purpose, now } = input;
-    return q.transaction().execute(async (tx) => {
-      const facts = await loadFactsOneQuery(tx, actor.userId, patientId, now);
-      const verdict = judge(facts, { isSelf: actor.userId === patientId, secondFactorVerified: true, action, purpose });
-      await appendAuditEntry(
-        tx,
-        input.context,
-        {
-          kind: 'access',
-          type: action,
-          outcome: verdict.allowed ? 'allowed' : 'denied',
-          actorUserId: actor.userId,
-          actorRole: verdict.allowed ? verdict.basis : null,
-          patientId,
-          organisationId: verdict.allowed ? verdict.organisationId : null,
-          resourceType: null,
-          resourceId: null,
-          purpose,
-          reason: null,
-          detail: { reason: verdict.allowed ? 'granted' : verdict.reason },
-        },
-        now,
-      );
-      if (!verdict.allowed) throw new Error(`prototype gate denied: ${verdict.reason}`);
-      if (savepoint) await sql`SAVEPOINT gated_work`.execute(tx);
-      const { careTeam, ...summary } = await summaryQueries(tx, patientId, now);
-      return { ...summary, access: { basis: verdict.basis, purpose }, careTeam };
-    });
-  };
-
-  // The prototype must decide like the gate: same answer on this data.
+  // The three gated kinds answer alike, each with exactly one audit entry (with a guess and without).
   {
-    const real = await gatedRead(db, 0, 0);
-    const proto = await prototypeRead(db, 0, 0);
-    if (JSON.stringify(real) !== JSON.stringify(proto)) throw new Error(`prototype disagrees with the gate:\n${JSON.stringify(real)}\n${JSON.stringify(proto)}`);
+    const countEntries = async () => Number((await db.selectFrom('audit_entries').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await countEntries();
+    const answers = [await coldRead(db, 0, 0), await routeRead(db, 0, 0), await savepointRead(db, 0, 0), await traceFirstRead(db, 0, 0)].map((answer) => JSON.stringify(answer));
+    if (new Set(answers).size !== 1) throw new Error(`gated reads disagree:\n${answers.join('\n')}`);
+    const after = await countEntries();
+    if (after - before !== 4) throw new Error(`${after - before} audit entries for 4 gated reads`);
   }
 
-  type Kind = 'gated' | 'plain' | 'prototype' | 'prototypeNoSavepoint';
-  const operations: Record<Kind, (q: Db, caller: number, n: number) => Promise<unknown>> = { gated: gatedRead, plain: plainRead, prototype: prototypeRead, prototypeNoSavepoint: (q, caller, n) => prototypeRead(q, caller, n, false) };
+  type Kind = 'gated' | 'plain' | 'savepoint' | 'cold' | 'traceFirst';
+  const operations: Record<Kind, (q: Db, caller: number, n: number) => Promise<unknown>> = { gated: routeRead, plain: plainRead, savepoint: savepointRead, cold: coldRead, traceFirst: traceFirstRead };
   let integratorError: unknown;
   async function phase(kind: Kind, durationMs: number, maxOps: number): Promise<{ ops: number; ms: number; flushMs: number }> {
     const op = operations[kind];
@@ -204,9 +167,19 @@ try {
     return { ops, ms: performance.now() - started, flushMs };
   }
 
-  for (const kind of ['gated', 'plain', 'prototype', 'prototypeNoSavepoint'] as const) await phase(kind, WARMUP_MS, PHASE_MAX);
-  const totals: Record<Kind, { ops: number; ms: number; flushMs: number }> = { gated: { ops: 0, ms: 0, flushMs: 0 }, plain: { ops: 0, ms: 0, flushMs: 0 }, prototype: { ops: 0, ms: 0, flushMs: 0 }, prototypeNoSavepoint: { ops: 0, ms: 0, flushMs: 0 } };
-  for (const kind of ['gated', 'plain', 'prototype', 'prototypeNoSavepoint', 'prototypeNoSavepoint', 'prototype', 'plain', 'gated'] as const) {
+  // Steady state: the gate has decided about each (doctor, patient) pair once, as a running server has.
+  const seeAllPatients = async () => {
+    for (let n = 0; n < PATIENTS; n++) await routeRead(db, 0, n);
+    await integrator.flush(); // their entries are not the next phase's work
+  };
+  const KINDS = ['gated', 'plain', 'savepoint', 'cold', 'traceFirst'] as const;
+  for (const kind of KINDS) await phase(kind, WARMUP_MS, PHASE_MAX);
+  await seeAllPatients();
+  const totals = Object.fromEntries(KINDS.map((kind) => [kind, { ops: 0, ms: 0, flushMs: 0 }])) as Record<Kind, { ops: number; ms: number; flushMs: number }>;
+  let previous: Kind | undefined;
+  for (const kind of [...KINDS, ...[...KINDS].reverse()]) {
+    if (previous === 'cold' && kind !== 'cold') await seeAllPatients(); // a cold phase leaves the guesses forgotten
+    previous = kind;
     const result = await phase(kind, PHASE_MS, PHASE_MAX);
     totals[kind].ops += result.ops;
     totals[kind].ms += result.ms;
@@ -224,7 +197,12 @@ try {
     const anyNode = node as unknown as { kind: string; from?: { froms: Array<{ table?: { identifier?: { name: string } } }> }; into?: { table: { identifier: { name: string } } }; sqlFragments?: readonly string[] };
     if (anyNode.kind === 'SelectQueryNode') return `SELECT ${anyNode.from?.froms[0]?.table?.identifier?.name ?? '?'}`;
     if (anyNode.kind === 'InsertQueryNode') return `INSERT ${anyNode.into?.table.identifier.name ?? '?'}`;
-    if (anyNode.kind === 'RawNode') return (anyNode.sqlFragments?.[0] ?? '').trim().replace(/\s+/g, ' ').slice(0, 24);
+    if (anyNode.kind === 'RawNode') {
+      const text = (anyNode.sqlFragments?.[0] ?? '').trim().replace(/\s+/g, ' ');
+      // The gate's statement: its facts, with its entry when it holds a guess (a nested raw node).
+      if (text.startsWith('WITH fact AS')) return JSON.stringify(node).includes('INSERT INTO audit_entries') ? 'facts + entry' : 'facts';
+      return text.slice(0, 24);
+    }
     return anyNode.kind;
   };
   const counter: KyselyPlugin = {
@@ -244,12 +222,14 @@ try {
     },
   };
   const counted = db.withPlugin(counter);
-  const diagnostics: string[] = [];
-  for (const kind of ['plain', 'gated', 'prototype', 'prototypeNoSavepoint'] as const) {
+  const sequential: Partial<Record<Kind, number>> = {};
+  await seeAllPatients();
+  for (const kind of ['plain', 'gated', 'savepoint', 'traceFirst', 'cold'] as const) {
     perLabel.clear();
     const started = performance.now();
     for (let n = 0; n < DIAGNOSTIC_OPS; n++) await operations[kind](counted, 0, n);
     const perOp = (performance.now() - started) / DIAGNOSTIC_OPS;
+    sequential[kind] = perOp;
     let statements = 0;
     let statementMs = 0;
     const parts: string[] = [];
@@ -258,9 +238,8 @@ try {
       statementMs += slot.ms;
       parts.push(`${label} ×${(slot.count / DIAGNOSTIC_OPS).toFixed(0)} ${((slot.ms / slot.count) * 1000).toFixed(0)} µs`);
     }
-    const transaction = kind === 'plain' ? 0 : 2; // BEGIN and COMMIT, sent by the driver, not seen by plugins
+    const transaction = kind === 'plain' || kind === 'traceFirst' ? 0 : 2; // BEGIN and COMMIT, sent by the driver, not seen by plugins
     const line = `${kind}: ${(statements / DIAGNOSTIC_OPS + transaction).toFixed(0)} statements${transaction ? ' (incl. BEGIN/COMMIT)' : ''}, ${(perOp * 1000).toFixed(0)} µs/op sequential, of which statements ${((statementMs / DIAGNOSTIC_OPS) * 1000).toFixed(0)} µs: ${parts.join('; ')}`;
-    diagnostics.push(line);
     console.log(`  ${line}`);
   }
   await integrator.flush();
@@ -274,7 +253,7 @@ try {
     baselineValue: rate('plain'),
     goal: { on: 'ratio', op: '>=', target: 0.4 },
     database: DATABASE_KIND,
-    notes: `${CALLERS} callers${bench.handle.kind === 'postgres' ? ` on ${CALLERS} connections` : ' on PGlite’s one connection'}; prototype gate with one facts query: ${rate('prototype').toFixed(0)}/s → ratio ${(rate('prototype') / rate('plain')).toFixed(3)}, and without the savepoint: ${rate('prototypeNoSavepoint').toFixed(0)}/s → ratio ${(rate('prototypeNoSavepoint') / rate('plain')).toFixed(3)}; gated final flushes ${totals.gated.flushMs.toFixed(0)} ms of ${totals.gated.ms.toFixed(0)} ms`,
+    notes: `${CALLERS} callers${bench.handle.kind === 'postgres' ? ` on ${CALLERS} connections` : ' on PGlite’s one connection'}; gated (savepoint): ${rate('savepoint').toFixed(0)}/s → ratio ${(rate('savepoint') / rate('plain')).toFixed(3)}; without facts guesses: ${rate('cold').toFixed(0)}/s → ratio ${(rate('cold') / rate('plain')).toFixed(3)}; entry committed first (not src): ${rate('traceFirst').toFixed(0)}/s → ratio ${(rate('traceFirst') / rate('plain')).toFixed(3)}; one caller: ratio ${(sequential.plain! / sequential.gated!).toFixed(3)} (${(sequential.gated! * 1000).toFixed(0)} vs ${(sequential.plain! * 1000).toFixed(0)} µs/read); gatedRead final flushes ${totals.gated.flushMs.toFixed(0)} ms of ${totals.gated.ms.toFixed(0)} ms`,
   });
 } finally {
   await integrator.stop();

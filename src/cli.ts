@@ -7,11 +7,14 @@ import { hasAdministrator, issueSetupToken } from './admin/setup.js';
 import { createAccount } from './identity/accounts.js';
 import { purgeExpiredIdentityRows } from './identity/maintenance.js';
 import { pruneExpiredAuditEntries } from './audit/retention.js';
+import { rotateDataKeys, wrappedKeyCensus } from './records/rotation.js';
+import { addMasterKeyToFile } from './kernel/envelope.js';
 import { ConfigError, loadConfig, type Config } from './kernel/config.js';
 import { pgliteDirFor } from './kernel/db.js';
 import { AppError } from './kernel/errors.js';
 import { ROLES, type Role } from './kernel/schema.js';
 import { buildApp } from './server.js';
+import { sendDueReminders } from './consultation/reminders.js';
 import { createServices } from './services.js';
 import { DEMO_ORGANISATION, generatePassword, loadDemo } from './demo.js';
 
@@ -23,6 +26,10 @@ const HELP = `ausculta <command>
                         [--rpps N] [--profession P]; prints a generated password once
   demo                  create the demo organisation "${DEMO_ORGANISATION}"
                         and print its accounts (passwords, TOTP secrets) once
+  rotate-keys           re-wrap every stored data key under the current master key, in batches, while
+                        the server runs [--new-key: first add a fresh master key to DATA_DIR/master-keys]
+                        [--batch N]; ciphertexts are not touched (see README, encryption at rest).
+                        PGlite: only adds the key (the server re-wraps at start) unless --offline
   help                  this text
 roles: ${ROLES.join(', ')}`;
 
@@ -53,6 +60,10 @@ async function serve(config: Config): Promise<void> {
       .catch((error: unknown) => app.log.error({ err: error }, 'housekeeping failed'));
   }, 10 * 60_000);
   housekeeping.unref();
+  const reminders = setInterval(() => {
+    sendDueReminders({ db: services.db, mailer: services.mailer, publicUrl: config.publicUrl }, new Date(services.now())).catch((error: unknown) => app.log.error({ err: error }, 'reminders failed'));
+  }, config.consultation.reminderEveryMs);
+  reminders.unref();
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   await app.listen({ port: config.port, host: config.host });
@@ -62,6 +73,12 @@ async function serve(config: Config): Promise<void> {
     console.log(`One-time setup token (valid 24 h, replaced at each start until used): ${setupToken}\n`);
   }
   console.log(`Ausculta listening on ${config.publicUrl} (database: ${services.databaseKind})`);
+  // Data keys still wrapped by a retired master key are re-wrapped in small batches while serving:
+  // after a new key is added and the server restarted, rotation needs nothing else (PGlite included).
+  services.background.run('master key rotation', async () => {
+    const rotation = await rotateDataKeys(services.db, services.envelope);
+    if (rotation.rewrapped > 0 || rotation.failed > 0) app.log.info({ rewrapped: rotation.rewrapped, failed: rotation.failed, currentKeyId: rotation.currentKeyId }, 'data keys re-wrapped under the current master key');
+  });
 }
 
 async function createUser(config: Config, args: string[]): Promise<void> {
@@ -121,6 +138,36 @@ async function demo(config: Config): Promise<void> {
   }
 }
 
+async function rotateKeys(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'new-key': { type: 'boolean' }, batch: { type: 'string' }, offline: { type: 'boolean' } } });
+  const batchSize = values.batch === undefined ? 500 : Number(values.batch);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new ConfigError('--batch must be an integer between 1 and 10000');
+  if (values['new-key']) {
+    const id = await addMasterKeyToFile(config.dataDir, new Date());
+    console.log(`Added master key ${id} to ${config.dataDir}/master-keys (back this file up, apart from the database backups).`);
+    if (config.masterKeyId) console.log(`MASTER_KEY_ID=${config.masterKeyId} pins the current key: set it to ${id} to wrap with the new one.`);
+  }
+  if (!config.databaseUrl && !values.offline) {
+    // PGlite is one process at a time: never open it beside a running server.
+    console.log('Embedded database (PGlite): restart the server; it re-wraps the stored data keys itself, in the background, while serving.');
+    console.log('(With the server stopped, `ausculta rotate-keys --offline` re-wraps them here.)');
+    return;
+  }
+  const services = await createServices(config);
+  try {
+    const report = await rotateDataKeys(services.db, services.envelope, { batchSize });
+    for (const [column, counts] of Object.entries(report.columns)) console.log(`${column.padEnd(40)} re-wrapped ${counts.rewrapped}, failed ${counts.failed}`);
+    const census = Object.entries(await wrappedKeyCensus(services.db)).map(([id, count]) => `${id}: ${count}`);
+    console.log(`Current master key: ${report.currentKeyId}. Stored values per master key: ${census.join(', ') || 'none'}.`);
+    if (report.failed > 0) {
+      console.log(`${report.failed} value(s) could not be re-wrapped (unknown master key or corrupt): keep every retired key until they are dealt with.`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await services.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command = 'help', ...rest] = argv;
   if (command === 'help' || command === '--help') {
@@ -141,6 +188,8 @@ async function main(argv: string[]): Promise<void> {
       return createUser(config, rest);
     case 'demo':
       return demo(config);
+    case 'rotate-keys':
+      return rotateKeys(config, rest);
     default:
       throw new ConfigError(`unknown command "${command}"\n\n${HELP}`);
   }

@@ -7,16 +7,20 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { accessRoutes } from './access/routes.js';
 import { invitationRoutes } from './admin/invitations.js';
 import { memberRoutes } from './admin/members.js';
 import { setupRoutes } from './admin/setup.js';
 import { auditRoutes } from './audit/routes.js';
+import { consultationRoutes } from './consultation/routes.js';
+import { signalingRoutes } from './consultation/signaling.js';
 import { accountRoutes } from './identity/routes/account.js';
 import { factorRoutes } from './identity/routes/factors.js';
 import { loginRoutes } from './identity/routes/login.js';
 import { passwordResetRoutes } from './identity/routes/password-reset.js';
+import { recordRoutes } from './records/routes.js';
 import { signupRoutes } from './identity/routes/signup.js';
 import { installHttpKernel, tooManyRequests } from './kernel/http.js';
 import type { Services } from './services.js';
@@ -34,6 +38,9 @@ const ROUTE_MODULES: RouteModule[] = [
   memberRoutes,
   auditRoutes,
   accessRoutes,
+  consultationRoutes,
+  recordRoutes,
+  signalingRoutes,
 ];
 
 export interface BuildOptions {
@@ -54,6 +61,15 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   installHttpKernel(app, config.publicUrl);
 
   await app.register(fastifyCookie);
+  // WebSocket upgrades go through the routes' hooks (authentication) before any upgrade; an oversized
+  // frame is answered by ws itself with close 1009, which must not be cut short here (docs/signaling.md).
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: config.signaling.maxMessageBytes },
+    errorHandler(error, socket, request) {
+      request.log.warn({ err: error }, 'websocket error');
+      if (socket.readyState === socket.OPEN) socket.terminate();
+    },
+  });
   await app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => tooManyRequests(Math.max(1, Math.ceil(context.ttl / 1000))),

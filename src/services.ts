@@ -5,6 +5,8 @@ import type { Config } from './kernel/config.js';
 import { loadMasterKey, SecretBox } from './kernel/crypto.js';
 import { migrate, openDatabase, pgliteDirFor, type Db } from './kernel/db.js';
 import { createMailer, type Mailer } from './kernel/mail.js';
+import { Envelope, loadKeyRing } from './kernel/envelope.js';
+import { BlobStore } from './records/blobs.js';
 import { detectIncidents } from './audit/incidents.js';
 import { LogIntegrator } from './audit/integrator.js';
 import { loadLogKey, logOriginFor, NodeCache, type LogKey } from './audit/transparency.js';
@@ -12,6 +14,7 @@ import { PasswordHasher } from './identity/passwords.js';
 import { relyingPartyFor, type RelyingParty } from './identity/passkeys.js';
 import { SessionStore } from './identity/sessions.js';
 import { LoginThrottle } from './identity/throttle.js';
+import { createHub, type LiveHub } from './consultation/hub.js';
 
 export interface Services {
   config: Config;
@@ -25,6 +28,12 @@ export interface Services {
   background: BackgroundTasks;
   audit: { integrator: LogIntegrator; key: LogKey; origin: string; nodes: NodeCache };
   relyingParty: RelyingParty;
+  /** Envelope encryption: per-object data keys wrapped by the master key ring (DESIGN invariant 3). */
+  envelope: Envelope;
+  /** Encrypted document blobs on disk (config.documents.blobDir). */
+  blobs: BlobStore;
+  /** Live events (signaling, waiting room, in-call chat): in-process, or Redis pub/sub when REDIS_URL is set. */
+  hub: LiveHub;
   /** Milliseconds since the epoch; tests move it to cross timeouts. */
   now: () => number;
   close(): Promise<void>;
@@ -50,6 +59,9 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   });
   await migrate(handle.db, handle.schema);
   const box = new SecretBox(await loadMasterKey(config.masterKey, config.dataDir));
+  const envelope = new Envelope(await loadKeyRing(config));
+  const blobs = new BlobStore(config.documents.blobDir);
+  await blobs.init(now());
   const origin = logOriginFor(config.publicUrl);
   const logKey = await loadLogKey(config.audit.logKey, config.dataDir, origin);
   const integrator = new LogIntegrator(handle.db, logKey, origin, now);
@@ -58,6 +70,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   };
   const background = new BackgroundTasks({ error: (details, message) => console.error(message, details) });
   const mailer = overrides.mailer ?? createMailer(config.smtpUrl, config.mailFrom, join(config.dataDir, 'outbox'));
+  const hub = createHub(config, { error: (details, message) => console.error(message, details), warn: (details, message) => console.warn(message, details) });
   return {
     config,
     db: handle.db,
@@ -70,11 +83,15 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     background,
     audit: { integrator, key: logKey, origin, nodes: new NodeCache() },
     relyingParty: relyingPartyFor(config.publicUrl),
+    envelope,
+    blobs,
+    hub,
     now,
     async close() {
       await background.drain();
       await integrator.stop();
       mailer.close();
+      await hub.close();
       await handle.close();
     },
   };

@@ -2,9 +2,11 @@
 // reason, and exactly one audit entry per decision, in the caller's transaction (invariant 2).
 // An allowed decision is a value only this module can make; every repository that reads or writes
 // patient data takes one as its first argument, so no route reaches patient data around the gate.
-import { appendAuditEntry, type AuditContext } from '../audit/log.js';
+import { sql } from 'kysely';
+import { appendAuditEntry, conditionalAuditInsert, type AuditContext, type AuditEntryInput } from '../audit/log.js';
 import type { Queryable } from '../kernel/db.js';
-import { judge, type Action, type Basis, type DenialReason, type GateFacts, type Purpose } from './rules.js';
+import type { RelationshipKind } from '../kernel/schema.js';
+import { judge, type Action, type Basis, type DecisionRequest, type DenialReason, type GateFacts, type Purpose, type Verdict } from './rules.js';
 
 export { ACTIONS, PURPOSES, type Action, type Basis, type DenialReason, type Purpose } from './rules.js';
 
@@ -73,29 +75,15 @@ export interface DecisionInput<A extends Action = Action> {
 
 export async function decide<A extends Action>(q: Queryable, input: DecisionInput<A>): Promise<Decision<A>> {
   const { actor, patientId, action, purpose, now } = input;
-  // Without a second factor, nothing is looked up: the denial does not depend on the patient.
-  const facts = actor.secondFactorVerified ? await loadFacts(q, actor.userId, patientId, now) : NO_FACTS;
-  const verdict = judge(facts, { isSelf: actor.userId === patientId, secondFactorVerified: actor.secondFactorVerified, action, purpose });
-
-  await appendAuditEntry(
-    q,
-    input.context,
-    {
-      kind: 'access',
-      type: action,
-      outcome: verdict.allowed ? 'allowed' : 'denied',
-      actorUserId: actor.userId,
-      actorRole: verdict.allowed ? verdict.basis : null,
-      patientId,
-      organisationId: verdict.allowed ? verdict.organisationId : null,
-      resourceType: input.resource?.type ?? null,
-      resourceId: input.resource?.id ?? null,
-      purpose,
-      reason: input.justification ?? null,
-      detail: { ...input.detail, reason: verdict.allowed ? 'granted' : verdict.reason },
-    },
-    now,
-  );
+  const request = { isSelf: actor.userId === patientId, secondFactorVerified: actor.secondFactorVerified, action, purpose };
+  let verdict: Verdict;
+  if (actor.secondFactorVerified) {
+    verdict = await judgeAndTrace(q, input, request);
+  } else {
+    // Without a second factor, nothing is looked up: the denial does not depend on the patient.
+    verdict = judge(NO_FACTS, request);
+    await appendAuditEntry(q, input.context, entryOf(input, verdict), now);
+  }
 
   if (!verdict.allowed) return { allowed: false, reason: verdict.reason, actorId: actor.userId, patientId, action };
   return AllowedDecision.issue<A>(ISSUED_BY_GATE, {
@@ -110,6 +98,35 @@ export async function decide<A extends Action>(q: Queryable, input: DecisionInpu
 }
 
 /**
+ * Writes the entry of a decision already taken, again: for `gatedRead`, when the transaction that held
+ * the decision's entry did not commit (its work failed). Same input, same decision → the same entry
+ * (same time, same request id, same leaf data); the first one was rolled back, so the decision keeps
+ * exactly one.
+ */
+export async function traceAgain(q: Queryable, input: DecisionInput, decision: Decision): Promise<void> {
+  const verdict: Verdict = decision.allowed ? { allowed: true, basis: decision.basis, organisationId: decision.organisationId } : { allowed: false, reason: decision.reason };
+  await appendAuditEntry(q, input.context, entryOf(input, verdict), input.now);
+}
+
+/** The decision's audit entry (never clinical content). */
+function entryOf(input: DecisionInput, verdict: Verdict): AuditEntryInput {
+  return {
+    kind: 'access',
+    type: input.action,
+    outcome: verdict.allowed ? 'allowed' : 'denied',
+    actorUserId: input.actor.userId,
+    actorRole: verdict.allowed ? verdict.basis : null,
+    patientId: input.patientId,
+    organisationId: verdict.allowed ? verdict.organisationId : null,
+    resourceType: input.resource?.type ?? null,
+    resourceId: input.resource?.id ?? null,
+    purpose: input.purpose,
+    reason: input.justification ?? null,
+    detail: { ...input.detail, reason: verdict.allowed ? 'granted' : verdict.reason },
+  };
+}
+
+/**
  * For repositories: refuses anything but a genuine allowed decision for one of `actions`. The types
  * already say so; this keeps a cast (`as any`) from walking around the gate at run time.
  */
@@ -121,51 +138,98 @@ export function assertDecision<A extends Action>(decision: AllowedDecision<A>, .
 
 const NO_FACTS: GateFacts = { patientOrganisations: [], professionalRoles: [], relationships: [], emergencyAccessOpen: false, opposed: false };
 
-async function loadFacts(q: Queryable, actorId: string, patientId: string, now: Date): Promise<GateFacts> {
-  const patientRows = await q.selectFrom('member_roles').select('organisation_id').where('user_id', '=', patientId).where('role', '=', 'patient').execute();
-  const patientOrganisations = patientRows.map((row) => row.organisation_id);
-  if (patientOrganisations.length === 0 || actorId === patientId) return { ...NO_FACTS, patientOrganisations };
+/*
+ * Facts and trace in one statement. The database reads every fact of (actor, patient) at `now` in one
+ * statement and returns them as one canonical text (a word per fact, sorted):
+ *   p<org>:patient            the patient is a patient of <org>
+ *   r<org>:<role>             the actor is doctor / health_professional in <org>
+ *   c<org>:<kind>             an active care relationship between them, in <org>
+ *   e                         an open emergency access of the actor on the patient
+ *   x                         an active opposition of the patient against the actor
+ * The gate keeps the last text seen for each (actor, patient) as a guess. With a guess, it judges the
+ * guessed facts first and sends the entry of that verdict with the read, as a data-modifying CTE written
+ * only if the facts read by the same statement are exactly the guessed ones: then the decision rests on
+ * the facts as they are, read and traced in one statement. Otherwise (no guess, or the facts changed) the
+ * gate judges the facts the statement returned and appends the entry with a second statement. The guess
+ * only saves a statement: no decision is ever taken on facts the database did not just confirm.
+ */
+const FACTS_REMEMBERED = 10_000;
+const lastFacts = new Map<string, string>();
 
-  const roleRows = await q
-    .selectFrom('member_roles')
-    .select(['organisation_id', 'role'])
-    .where('user_id', '=', actorId)
-    .where('organisation_id', 'in', patientOrganisations)
-    .where('role', 'in', ['doctor', 'health_professional'])
-    .execute();
-  const professionalRoles = roleRows.map((row) => ({ organisationId: row.organisation_id, role: row.role as 'doctor' | 'health_professional' }));
+function remember(key: string, facts: string): void {
+  lastFacts.delete(key);
+  lastFacts.set(key, facts);
+  if (lastFacts.size > FACTS_REMEMBERED) lastFacts.delete(lastFacts.keys().next().value!);
+}
+
+/** Benchmarks and tests: forget every guess, so that the next decision of each pair takes two statements. */
+export function forgetFactsGuesses(): void {
+  lastFacts.clear();
+}
+
+async function judgeAndTrace(q: Queryable, input: DecisionInput, request: DecisionRequest): Promise<Verdict> {
+  const { actor, patientId, now } = input;
+  const key = `${actor.userId} ${patientId}`;
+  const guess = lastFacts.get(key);
+  const guessed = guess === undefined ? undefined : judge(factsFrom(guess, actor.userId, patientId), request);
+  const { rows } = await sql<{ facts: string; traced: number | string }>`
+    WITH fact AS (
+      SELECT CASE role WHEN 'patient' THEN 'p' ELSE 'r' END AS tag, organisation_id AS org, role AS value FROM member_roles
+        WHERE (user_id = ${patientId} AND role = 'patient') OR (user_id = ${actor.userId} AND role IN ('doctor', 'health_professional'))
+      UNION ALL
+      SELECT 'c', organisation_id, kind FROM care_relationships
+        WHERE patient_id = ${patientId} AND professional_id = ${actor.userId} AND starts_at <= ${now} AND (ends_at IS NULL OR ends_at > ${now})
+      UNION ALL
+      (SELECT 'e', NULL::uuid, NULL FROM emergency_accesses
+        WHERE actor_id = ${actor.userId} AND patient_id = ${patientId} AND starts_at <= ${now} AND ends_at > ${now} LIMIT 1)
+      UNION ALL
+      (SELECT 'x', NULL::uuid, NULL FROM patient_oppositions WHERE patient_id = ${patientId} AND professional_id = ${actor.userId} AND withdrawn_at IS NULL LIMIT 1)
+    ), facts AS (
+      SELECT coalesce(string_agg(tag || coalesce(org::text, '') || coalesce(':' || value, ''), ' ' ORDER BY tag, org, value), '') AS facts FROM fact
+    )${
+      guessed === undefined
+        ? sql` SELECT facts, 0 AS traced FROM facts`
+        : sql`, entry AS (${conditionalAuditInsert(input.context, entryOf(input, guessed), now, sql`facts`, sql`facts.facts = ${guess}::text`)})
+      SELECT facts, (SELECT count(*) FROM entry)::int AS traced FROM facts`
+    }`.execute(q);
+  const { facts, traced } = rows[0]!;
+  remember(key, facts);
+  // A number, whichever way the driver hands it over: whether the entry is written decides the rest.
+  const written = Number(traced);
+  if (written !== 0 && written !== 1) throw new Error(`gate: ${String(traced)} entries written for one decision`);
+  if (written === 1) {
+    if (facts !== guess || guessed === undefined) throw new Error('gate: entry written for facts other than those read');
+    return guessed;
+  }
+  const verdict = judge(factsFrom(facts, actor.userId, patientId), request);
+  await appendAuditEntry(q, input.context, entryOf(input, verdict), now);
+  return verdict;
+}
+
+/** The canonical text back into facts, with the gate's short-cuts: only the patient's organisations count. */
+function factsFrom(text: string, actorId: string, patientId: string): GateFacts {
+  const patientOrganisations: string[] = [];
+  const roles: GateFacts['professionalRoles'] = [];
+  const relationships: GateFacts['relationships'] = [];
+  let emergencyAccessOpen = false;
+  let opposed = false;
+  for (const word of text.split(' ')) {
+    const [organisationId = '', value = ''] = word.slice(1).split(':');
+    if (word.startsWith('p')) patientOrganisations.push(organisationId);
+    else if (word.startsWith('r')) roles.push({ organisationId, role: value as 'doctor' | 'health_professional' });
+    else if (word.startsWith('c')) relationships.push({ organisationId, kind: value as RelationshipKind });
+    else if (word === 'e') emergencyAccessOpen = true;
+    else if (word === 'x') opposed = true;
+  }
+  if (patientOrganisations.length === 0 || actorId === patientId) return { ...NO_FACTS, patientOrganisations };
+  const professionalRoles = roles.filter((entry) => patientOrganisations.includes(entry.organisationId));
   // Not a professional of the patient's organisations: nothing else can open anything.
   if (professionalRoles.length === 0) return { ...NO_FACTS, patientOrganisations };
-
-  const relationshipRows = await q
-    .selectFrom('care_relationships')
-    .select(['kind', 'organisation_id'])
-    .where('patient_id', '=', patientId)
-    .where('professional_id', '=', actorId)
-    .where('organisation_id', 'in', patientOrganisations)
-    .where('starts_at', '<=', now)
-    .where((eb) => eb.or([eb('ends_at', 'is', null), eb('ends_at', '>', now)]))
-    .execute();
-  const emergency = await q
-    .selectFrom('emergency_accesses')
-    .select('id')
-    .where('actor_id', '=', actorId)
-    .where('patient_id', '=', patientId)
-    .where('starts_at', '<=', now)
-    .where('ends_at', '>', now)
-    .executeTakeFirst();
-  const opposition = await q
-    .selectFrom('patient_oppositions')
-    .select('id')
-    .where('patient_id', '=', patientId)
-    .where('professional_id', '=', actorId)
-    .where('withdrawn_at', 'is', null)
-    .executeTakeFirst();
   return {
     patientOrganisations,
     professionalRoles,
-    relationships: relationshipRows.map((row) => ({ kind: row.kind, organisationId: row.organisation_id })),
-    emergencyAccessOpen: emergency !== undefined,
-    opposed: opposition !== undefined,
+    relationships: relationships.filter((entry) => patientOrganisations.includes(entry.organisationId)),
+    emergencyAccessOpen,
+    opposed,
   };
 }

@@ -11,7 +11,7 @@ import type { Services } from '../services.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import { openEmergencyAccess, REASON_MAX_LENGTH, REASON_MIN_LENGTH } from './break-glass.js';
 import { decide, PURPOSES, type Action, type DecisionInput, type Purpose } from './gate.js';
-import { gated } from './gated.js';
+import { gated, gatedRead } from './gated.js';
 import { candidatePatients, careOverview, patientSummary, professionalsForPatient } from './patients.js';
 import { addCareTeamMember, declareAttendingDoctor, endRelationship, opposeProfessional, withdrawOpposition } from './relationships.js';
 
@@ -52,11 +52,11 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
     // --- The patient's side: their own data, purpose patient_self. ---
     scope.get('/api/me/care', { schema: { tags: ['access'] } }, async (request) => {
       const input = ask(request, me(request), 'care_team.read', 'patient_self');
-      return gated(db, input, (tx, decision) => careOverview(tx, decision, input.now));
+      return gatedRead(db, input, (tx, decision) => careOverview(tx, decision, input.now));
     });
 
     scope.get('/api/me/professionals', { schema: { tags: ['access'] } }, async (request) => {
-      return gated(db, ask(request, me(request), 'care_team.read', 'patient_self'), (tx, decision) => professionalsForPatient(tx, decision));
+      return gatedRead(db, ask(request, me(request), 'care_team.read', 'patient_self'), (tx, decision) => professionalsForPatient(tx, decision));
     });
 
     scope.post('/api/me/attending-doctor', { schema: { tags: ['access'], body: ProfessionalBody } }, async (request, reply) => {
@@ -116,7 +116,7 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
       const { patientId } = request.params as { patientId: string };
       const { purpose = 'care' } = request.query as { purpose?: Purpose };
       const input = ask(request, patientId, 'patient.read', purpose);
-      return gated(db, input, (tx, decision) => patientSummary(tx, decision, input.now));
+      return gatedRead(db, input, (tx, decision) => patientSummary(tx, decision, input.now));
     });
 
     scope.post('/api/patients/:patientId/care-team', { schema: { tags: ['access'], params: PatientParams, body: ProfessionalBody } }, async (request, reply) => {

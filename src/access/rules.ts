@@ -12,6 +12,8 @@ export const ACTIONS = [
   'record.read',
   'record.write',
   'emergency_access.open',
+  'consultation.schedule',
+  'consultation.join',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -24,8 +26,9 @@ export type Basis = 'self' | RelationshipKind | 'break_the_glass';
 export const DENIAL_REASONS = ['second_factor_required', 'no_relationship', 'purpose_mismatch', 'opposed', 'action_not_permitted'] as const;
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 
-const DOCTOR_CARE: readonly Action[] = ['patient.read', 'care_team.read', 'record.read', 'record.write'];
-const PROFESSIONAL_CARE: readonly Action[] = ['patient.read', 'care_team.read', 'record.read'];
+const DOCTOR_CARE: readonly Action[] = ['patient.read', 'care_team.read', 'record.read', 'record.write', 'consultation.schedule', 'consultation.join'];
+/** A nurse or another professional may be at the patient's side during a call, never book one for them. */
+const PROFESSIONAL_CARE: readonly Action[] = ['patient.read', 'care_team.read', 'record.read', 'consultation.join'];
 
 /** The patient themself: everything on their own data, except breaking their own glass. */
 export const SELF_ACTIONS: readonly Action[] = ACTIONS.filter((action) => action !== 'emergency_access.open');

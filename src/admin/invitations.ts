@@ -4,7 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { Code, Text } from '../kernel/schemas.js';
-import { recordSecurityEvent } from '../audit/security-events.js';
+import { recordSecurityEvent, type RequestContext } from '../audit/security-events.js';
+import type { Queryable } from '../kernel/db.js';
 import { hashToken, randomToken } from '../kernel/crypto.js';
 import { AppError } from '../kernel/errors.js';
 import { contextOf, publicLimit } from '../kernel/http.js';
@@ -15,6 +16,7 @@ import { setSessionCookie } from '../identity/cookies.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import { validateIdentityTraits, type IdentityTraitsInput } from '../identity/identity-traits.js';
 import { DisplayNameSchema, EmailSchema, IdentityTraitsSchema, NewPasswordSchema } from '../identity/schemas.js';
+import { attachInvitedConsultations } from '../consultation/booking.js';
 import { requireOrganisationRole } from './guard.js';
 import { OrgParams, RolesSchema } from './members.js';
 
@@ -77,6 +79,8 @@ export function invitationRoutes(app: FastifyInstance, services: Services): void
         profession: invitation.profession,
         identity,
       });
+      // A consultation booked for this person before they had an account becomes theirs.
+      await attachInvitedConsultations(tx, invitation.id, userId, new Date(services.now()), config.consultation.followUpDays);
       const created = await services.sessions.create(tx, { userId, secondFactorPending: false, secondFactorVerified: false, sourceAddress: request.ip, userAgent: request.headers['user-agent'] ?? '' });
       await recordSecurityEvent(tx, contextOf(request), { type: 'invitation.accepted', outcome: 'success', actorUserId: userId, organisationId: invitation.organisation_id, detail: { invitationId: invitation.id } });
       await recordSecurityEvent(tx, contextOf(request), { type: 'account.created', outcome: 'success', actorUserId: userId, organisationId: invitation.organisation_id, detail: { via: 'invitation' } });
@@ -107,26 +111,45 @@ export function invitationRoutes(app: FastifyInstance, services: Services): void
       if (await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()) {
         throw new AppError('email_taken', { fr: 'Cette personne a déjà un compte : attribuez-lui des rôles depuis la liste des membres.', en: 'This person already has an account: grant roles from the member list.' });
       }
-      const token = randomToken();
-      const expiresAt = new Date(services.now() + config.invitationTtlMs);
-      const organisation = await db.selectFrom('organisations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
-      const link = `${config.publicUrl}/#/invitation?token=${token}`;
-      const invitation = await db.transaction().execute(async (tx) => {
-        const row = await tx
-          .insertInto('invitations')
-          .values({ organisation_id: orgId, email, roles: body.roles, rpps, profession: body.profession?.trim() || null, token_hash: hashToken(token), invited_by: sessionOf(request).userId, expires_at: expiresAt })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        await recordSecurityEvent(tx, contextOf(request), { type: 'invitation.created', outcome: 'success', actorUserId: sessionOf(request).userId, organisationId: orgId, detail: { invitationId: row.id, roles: body.roles.join(',') } });
-        // Last step of the transaction: if the mail cannot leave, no invitation exists.
-        await services.mailer.send({
-          to: email,
-          subject: `Ausculta : invitation de ${organisation.name} / invitation`,
-          text: `${organisation.name} vous invite à créer votre compte Ausculta. Ouvrez ce lien (valable 7 jours, une seule fois) :\n${link}\n\n${organisation.name} invites you to create your Ausculta account. Open this link (valid 7 days, once):\n${link}`,
-        });
-        return row;
-      });
-      return reply.code(201).send({ id: invitation.id, expiresAt: expiresAt.toISOString() });
+      const invitation = await db.transaction().execute((tx) =>
+        createInvitation(tx, services, { organisationId: orgId, email, roles: body.roles, rpps, profession: body.profession?.trim() || null, invitedBy: sessionOf(request).userId, context: contextOf(request) }),
+      );
+      return reply.code(201).send({ id: invitation.id, expiresAt: invitation.expiresAt.toISOString() });
     });
   });
+}
+
+export interface NewInvitation {
+  organisationId: string;
+  email: string;
+  roles: Role[];
+  rpps: string | null;
+  profession: string | null;
+  invitedBy: string;
+  context: RequestContext;
+  /** A line added to the mail (e.g. "a teleconsultation is booked for you"): never health data. */
+  purpose?: { fr: string; en: string };
+}
+
+/** Writes the invitation and mails its single-use link, in the caller's transaction: no mail, no invitation. */
+export async function createInvitation(tx: Queryable, services: Services, invite: NewInvitation): Promise<{ id: string; expiresAt: Date }> {
+  const token = randomToken();
+  const expiresAt = new Date(services.now() + services.config.invitationTtlMs);
+  const organisation = await tx.selectFrom('organisations').select('name').where('id', '=', invite.organisationId).executeTakeFirstOrThrow();
+  const link = `${services.config.publicUrl}/#/invitation?token=${token}`;
+  const row = await tx
+    .insertInto('invitations')
+    .values({ organisation_id: invite.organisationId, email: invite.email, roles: invite.roles, rpps: invite.rpps, profession: invite.profession, token_hash: hashToken(token), invited_by: invite.invitedBy, expires_at: expiresAt })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await recordSecurityEvent(tx, invite.context, { type: 'invitation.created', outcome: 'success', actorUserId: invite.invitedBy, organisationId: invite.organisationId, detail: { invitationId: row.id, roles: invite.roles.join(',') } });
+  // Last step of the transaction: if the mail cannot leave, no invitation exists.
+  const purposeFr = invite.purpose ? `${invite.purpose.fr}\n` : '';
+  const purposeEn = invite.purpose ? `${invite.purpose.en}\n` : '';
+  await services.mailer.send({
+    to: invite.email,
+    subject: `Ausculta : invitation de ${organisation.name} / invitation`,
+    text: `${purposeFr}${organisation.name} vous invite à créer votre compte Ausculta. Ouvrez ce lien (valable 7 jours, une seule fois) :\n${link}\n\n${purposeEn}${organisation.name} invites you to create your Ausculta account. Open this link (valid 7 days, once):\n${link}`,
+  });
+  return { id: row.id, expiresAt };
 }

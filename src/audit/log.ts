@@ -2,6 +2,7 @@
 // its leaf data (canonical JSON) and leaf hash (RFC 9162 §2.1.1); the integrator later gives it its
 // index in the Merkle tree and signs a new tree head. Entries name who, what, which patient, why and
 // the outcome — never clinical content, never a secret.
+import { sql, type RawBuilder } from 'kysely';
 import type { Queryable } from '../kernel/db.js';
 import { leafHash } from './merkle.js';
 
@@ -55,29 +56,66 @@ export function leafDataOf(entry: AuditEntryInput, context: AuditContext, occurr
   });
 }
 
-export async function appendAuditEntry(q: Queryable, context: AuditContext, entry: AuditEntryInput, occurredAt: Date = new Date()): Promise<void> {
+/** The row of one entry, leaf data and leaf hash included: what appendAuditEntry writes. */
+export function auditRow(context: AuditContext, entry: AuditEntryInput, occurredAt: Date) {
   const data = leafDataOf(entry, context, occurredAt);
-  await q
-    .insertInto('audit_entries')
-    .values({
-      occurred_at: occurredAt,
-      kind: entry.kind,
-      type: entry.type,
-      outcome: entry.outcome,
-      actor_user_id: entry.actorUserId ?? null,
-      actor_role: entry.actorRole ?? null,
-      subject_user_id: entry.subjectUserId ?? null,
-      patient_id: entry.patientId ?? null,
-      organisation_id: entry.organisationId ?? null,
-      resource_type: entry.resourceType ?? null,
-      resource_id: entry.resourceId ?? null,
-      purpose: entry.purpose ?? null,
-      reason: entry.reason ?? null,
-      request_id: context.requestId,
-      source_address: context.sourceAddress,
-      detail: JSON.stringify(entry.detail ?? {}),
-      leaf_data: data,
-      leaf_hash: leafHash(Buffer.from(data, 'utf8')),
-    })
-    .execute();
+  return {
+    occurred_at: occurredAt,
+    kind: entry.kind,
+    type: entry.type,
+    outcome: entry.outcome,
+    actor_user_id: entry.actorUserId ?? null,
+    actor_role: entry.actorRole ?? null,
+    subject_user_id: entry.subjectUserId ?? null,
+    patient_id: entry.patientId ?? null,
+    organisation_id: entry.organisationId ?? null,
+    resource_type: entry.resourceType ?? null,
+    resource_id: entry.resourceId ?? null,
+    purpose: entry.purpose ?? null,
+    reason: entry.reason ?? null,
+    request_id: context.requestId,
+    source_address: context.sourceAddress,
+    detail: JSON.stringify(entry.detail ?? {}),
+    leaf_data: data,
+    leaf_hash: leafHash(Buffer.from(data, 'utf8')),
+  };
+}
+
+export async function appendAuditEntry(q: Queryable, context: AuditContext, entry: AuditEntryInput, occurredAt: Date = new Date()): Promise<void> {
+  await q.insertInto('audit_entries').values(auditRow(context, entry, occurredAt)).execute();
+}
+
+/** Column types, for parameters that no VALUES list types (INSERT … SELECT). */
+const COLUMN_TYPES: Record<keyof ReturnType<typeof auditRow>, string> = {
+  occurred_at: 'timestamptz',
+  kind: 'text',
+  type: 'text',
+  outcome: 'text',
+  actor_user_id: 'uuid',
+  actor_role: 'text',
+  subject_user_id: 'uuid',
+  patient_id: 'uuid',
+  organisation_id: 'uuid',
+  resource_type: 'text',
+  resource_id: 'text',
+  purpose: 'text',
+  reason: 'text',
+  request_id: 'text',
+  source_address: 'text',
+  detail: 'jsonb',
+  leaf_data: 'text',
+  leaf_hash: 'bytea',
+};
+
+/**
+ * The same entry as appendAuditEntry's, as an `INSERT … SELECT … FROM source WHERE condition RETURNING id`
+ * to be used as a data-modifying CTE: the statement that checks the condition writes the entry, or not.
+ * (The access gate writes its decision's entry in the statement that re-reads the facts it was judged on.)
+ */
+export function conditionalAuditInsert(context: AuditContext, entry: AuditEntryInput, occurredAt: Date, source: RawBuilder<unknown>, condition: RawBuilder<unknown>): RawBuilder<unknown> {
+  const row = auditRow(context, entry, occurredAt);
+  const columns = Object.keys(row) as Array<keyof typeof row>;
+  return sql`INSERT INTO audit_entries (${sql.join(columns.map((column) => sql.ref(column)))})
+    SELECT ${sql.join(columns.map((column) => sql`${row[column]}::${sql.raw(COLUMN_TYPES[column])}`))}
+    FROM ${source} WHERE ${condition} RETURNING id`;
 }

@@ -8,7 +8,7 @@ import { AppError } from '../kernel/errors.js';
 import { contextOf } from '../kernel/http.js';
 import type { Services } from '../services.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
-import { gated } from '../access/gated.js';
+import { gatedRead } from '../access/gated.js';
 import type { AllowedDecision } from '../access/gate.js';
 import type { Queryable } from '../kernel/db.js';
 import { appendAuditEntry } from './log.js';
@@ -84,7 +84,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
         context: contextOf(request),
         now: new Date(services.now()),
       };
-      return gated(db, input, async (tx, decision) => {
+      return gatedRead(db, input, async (tx, decision) => {
         const checkpoint = await latestCheckpoint(tx);
         const rows = await accessesTo(tx, decision, checkpoint?.size ?? 0);
         const actors = await namesOf(tx, rows.map((row) => row.actor_user_id));

@@ -30,6 +30,11 @@ export const SECURITY_EVENT_TYPES = [
   'invitation.accepted',
   'role.granted',
   'role.revoked',
+  'consultation.refused',
+  'signaling.refused',
+  'signaling.rate_limited',
+  'signaling.invalid_message',
+  'document.refused',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

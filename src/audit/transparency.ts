@@ -49,13 +49,29 @@ export async function checkpointAt(q: Queryable, size: number): Promise<StoredCh
 
 /**
  * Tree nodes never change once written, and the upper ones are shared by most proofs: a process keeps
- * those it has read (levels ≥ CACHED_FROM_LEVEL, bounded), so a proof queries only its lower levels.
+ * those of levels ≥ CACHED_FROM_LEVEL (1/32 of the tree's nodes, bounded), loaded at once the first time
+ * (top levels first) and then as proofs read them, so a proof queries only its lower levels.
  */
 export class NodeCache {
   static readonly CACHED_FROM_LEVEL = 6;
   readonly #hashes = new Map<string, Buffer>();
+  #warming: Promise<void> | undefined;
 
   constructor(private readonly capacity = 100_000) {}
+
+  /** Loads the stored upper nodes, top levels first, up to the capacity: once per cache. */
+  warm(q: Queryable): Promise<void> {
+    this.#warming ??= (async () => {
+      const { rows } = await sql<{ level: number; idx: string | number; hash: string }>`
+        SELECT level, idx, encode(hash, 'hex') AS hash FROM audit_tree_nodes
+        WHERE level >= ${NodeCache.CACHED_FROM_LEVEL} ORDER BY level DESC, idx LIMIT ${this.capacity - this.#hashes.size}`.execute(q);
+      for (const row of rows) this.keep(row.level, Number(row.idx), Buffer.from(row.hash, 'hex'));
+    })();
+    this.#warming.catch(() => {
+      this.#warming = undefined; // tried again by the next proof
+    });
+    return this.#warming;
+  }
 
   get(level: number, index: number): Buffer | undefined {
     return this.#hashes.get(`${level}:${index}`);
@@ -78,12 +94,12 @@ async function nodeSource(q: Queryable, ranges: readonly Range[], cache?: NodeCa
     else missing.push([level, index]);
   }
   if (missing.length > 0) {
-    const rows = await sql<{ level: number; idx: string | number; hash: Uint8Array }>`
-      SELECT n.level, n.idx, n.hash FROM audit_tree_nodes n
+    const rows = await sql<{ level: number; idx: string | number; hash: string }>`
+      SELECT n.level, n.idx, encode(n.hash, 'hex') AS hash FROM audit_tree_nodes n
       JOIN unnest(${missing.map(([level]) => level)}::smallint[], ${missing.map(([, index]) => String(index))}::bigint[]) AS w(level, idx)
         ON n.level = w.level AND n.idx = w.idx`.execute(q);
     for (const row of rows.rows) {
-      const hash = Buffer.from(row.hash);
+      const hash = Buffer.from(row.hash, 'hex');
       byKey.set(`${row.level}:${Number(row.idx)}`, hash);
       cache?.keep(row.level, Number(row.idx), hash);
     }
@@ -97,8 +113,13 @@ async function nodeSource(q: Queryable, ranges: readonly Range[], cache?: NodeCa
   };
 }
 
-/** RFC 9162 §2.1.3.1 audit path of leaf `index` in the tree of `size`. */
+/**
+ * RFC 9162 §2.1.3.1 audit path of leaf `index` in the tree of `size`. With a cache, the upper levels come
+ * from memory (loaded once) and the one query reads only the lower nodes (≤ CACHED_FROM_LEVEL of them,
+ * plus the right edge's small subtrees).
+ */
 export async function inclusionProofFor(q: Queryable, index: number, size: number, cache?: NodeCache): Promise<Buffer[]> {
+  if (cache) await cache.warm(q);
   const ranges = inclusionPathRanges(index, size);
   const source = await nodeSource(q, ranges, cache);
   return Promise.all(ranges.map(([start, end]) => rangeHash(source, start, end)));
@@ -106,6 +127,7 @@ export async function inclusionProofFor(q: Queryable, index: number, size: numbe
 
 /** RFC 9162 §2.1.4.1 consistency proof between sizes m and n. */
 export async function consistencyProofFor(q: Queryable, m: number, n: number, cache?: NodeCache): Promise<Buffer[]> {
+  if (cache) await cache.warm(q);
   const ranges = consistencyPathRanges(m, n);
   const source = await nodeSource(q, ranges, cache);
   return Promise.all(ranges.map(([start, end]) => rangeHash(source, start, end)));

@@ -12,6 +12,8 @@ const MODULES = {
   english: require.resolve('@zxcvbn-ts/language-en'),
 };
 const CHECK_TIMEOUT_MS = 5_000;
+/** Loading the word lists takes a second or two, far more on a busy machine: a first check gets longer. */
+const STARTUP_TIMEOUT_MS = 30_000;
 
 // Plain CommonJS so the worker needs no TypeScript loader; module paths come from the parent.
 const WORKER_SOURCE = `
@@ -26,6 +28,7 @@ const estimator = new ZxcvbnFactory({
   maxLength: workerData.maxLength,
   l33tMaxSubstitutions: 32,
 });
+parentPort.postMessage({ ready: true });
 parentPort.on('message', ({ id, password, words }) => {
   try {
     parentPort.postMessage({ id, guessesLog10: estimator.check(password, words).guessesLog10 });
@@ -42,6 +45,7 @@ interface Pending {
 
 export class PasswordEstimator {
   #worker: Worker | undefined;
+  #ready = false;
   #nextId = 0;
   readonly #pending = new Map<number, Pending>();
 
@@ -52,7 +56,7 @@ export class PasswordEstimator {
     const worker = this.#start();
     const id = this.#nextId++;
     return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => this.#fail(new Error('password estimation timed out')), CHECK_TIMEOUT_MS);
+      const timer = setTimeout(() => this.#fail(worker, new Error('password estimation timed out')), this.#ready ? CHECK_TIMEOUT_MS : STARTUP_TIMEOUT_MS);
       this.#pending.set(id, { resolve, reject, timer });
       worker.postMessage({ id, password, words });
     });
@@ -61,7 +65,12 @@ export class PasswordEstimator {
   #start(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { modules: MODULES, maxLength: this.maxLength } });
-    worker.on('message', (message: { id: number; guessesLog10?: number; error?: string }) => {
+    this.#ready = false;
+    worker.on('message', (message: { id: number; ready?: true; guessesLog10?: number; error?: string }) => {
+      if (message.ready) {
+        if (this.#worker === worker) this.#ready = true;
+        return;
+      }
       const pending = this.#pending.get(message.id);
       if (!pending) return;
       this.#pending.delete(message.id);
@@ -69,8 +78,8 @@ export class PasswordEstimator {
       if (message.guessesLog10 === undefined) pending.reject(new Error(message.error ?? 'estimation failed'));
       else pending.resolve(message.guessesLog10);
     });
-    worker.on('error', (error) => this.#fail(error));
-    worker.on('exit', () => this.#fail(new Error('password estimator stopped')));
+    worker.on('error', (error) => this.#fail(worker, error));
+    worker.on('exit', () => this.#fail(worker, new Error('password estimator stopped')));
     // After the listeners: adding a 'message' listener refs the worker again. Unref'd, it never keeps
     // a command-line process alive.
     worker.unref();
@@ -78,15 +87,19 @@ export class PasswordEstimator {
     return worker;
   }
 
-  /** Rejects every pending check and drops the worker; the next check starts a fresh one. */
-  #fail(error: Error): void {
-    const worker = this.#worker;
+  /**
+   * Rejects every pending check and drops the worker; the next check starts a fresh one. Events of a
+   * worker already replaced (its late 'exit' after a timeout) must not end its successor.
+   */
+  #fail(worker: Worker, error: Error): void {
+    if (this.#worker !== worker) return;
     this.#worker = undefined;
+    this.#ready = false;
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
       pending.reject(error);
       this.#pending.delete(id);
     }
-    void worker?.terminate();
+    void worker.terminate();
   }
 }

@@ -1,5 +1,5 @@
 // One place for configuration: read from the environment once, validated, defaults with units, frozen.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface Config {
   readonly port: number;
@@ -17,6 +17,13 @@ export interface Config {
   readonly mailFrom: string;
   /** Base64 of 32 bytes; empty means a key file under dataDir is created on first run. */
   readonly masterKey: string | null;
+  /**
+   * More master keys for envelope encryption (MASTER_KEYS="id:base64,…"), beside the instance key
+   * and DATA_DIR/master-keys: retired keys still unwrap, the current one wraps (src/kernel/envelope.ts).
+   */
+  readonly masterKeys: readonly { readonly id: string; readonly key: string }[];
+  /** MASTER_KEY_ID: the key ring's key that wraps new data keys; empty means the last key of the ring. */
+  readonly masterKeyId: string | null;
   readonly session: {
     readonly idleTimeoutMs: number;
     readonly absoluteTimeoutMs: number;
@@ -39,6 +46,39 @@ export interface Config {
     readonly integrateEveryMs: number;
     /** CNIL: 6 months to 1 year, up to 3 years when justified. */
     readonly retentionDays: number;
+  };
+  readonly consultation: {
+    /** A consultation keeps the doctor's access open this long after it ends (follow-up: results, report). */
+    readonly followUpDays: number;
+    /** How often due reminders are looked for and sent. */
+    readonly reminderEveryMs: number;
+  };
+  readonly calls: {
+    /** stun:… URLs handed to browsers. Empty by default: nothing leaves the instance unless configured. */
+    readonly stunUrls: readonly string[];
+    /** turn:/turns: URLs of a coturn server configured with use-auth-secret. */
+    readonly turnUrls: readonly string[];
+    /** coturn's static-auth-secret: TURN credentials are derived from it (never sent to browsers). */
+    readonly turnSecret: string | null;
+    readonly turnCredentialTtlSeconds: number;
+    /** 'relay' forces every call through TURN (hides addresses from the other side). */
+    readonly iceTransportPolicy: 'all' | 'relay';
+  };
+  readonly signaling: {
+    /** Largest signaling message (an SDP offer is a few KB). */
+    readonly maxMessageBytes: number;
+    /** Token bucket per connection: sustained rate and burst. */
+    readonly messagesPerSecond: number;
+    readonly messageBurst: number;
+  };
+  /** redis://… to fan out live events and signaling between several server processes; empty: one process. */
+  readonly redisUrl: string | null;
+  /** Prefix of the Redis pub/sub channels, so several deployments (or test runs) can share one Redis. */
+  readonly redisChannelPrefix: string;
+  readonly documents: {
+    readonly maxBytes: number;
+    /** Where encrypted document blobs are stored (default DATA_DIR/blobs). */
+    readonly blobDir: string;
   };
   readonly passwordResetTtlMs: number;
   readonly invitationTtlMs: number;
@@ -76,6 +116,30 @@ function databaseUrl(env: Env): string | null {
   return url;
 }
 
+function urlList(env: Env, name: string, scheme: RegExp): string[] {
+  const urls = (env[name] ?? '').split(',').map((url) => url.trim()).filter((url) => url.length > 0);
+  for (const url of urls) if (!scheme.test(url)) throw new ConfigError(`${name}: "${url}" does not start with ${scheme.source}`);
+  return urls;
+}
+
+function redisUrl(env: Env): string | null {
+  const url = optional(env, 'REDIS_URL');
+  if (url && !/^rediss?:\/\//.test(url)) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
+  return url;
+}
+
+/** MASTER_KEYS: "id:base64,id:base64"; ids are 1–32 letters, digits, '-' or '_'; each key 32 bytes. */
+function masterKeys(env: Env): { id: string; key: string }[] {
+  const entries = (env['MASTER_KEYS'] ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  return entries.map((entry) => {
+    const [id = '', key = '', ...rest] = entry.split(':');
+    if (rest.length > 0 || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || Buffer.from(key, 'base64').length !== 32) {
+      throw new ConfigError('MASTER_KEYS must be "id:base64,…" with ids of 1 to 32 letters, digits, "-" or "_" and keys of exactly 32 bytes');
+    }
+    return { id, key };
+  });
+}
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
@@ -98,6 +162,8 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: optional(env, 'SMTP_URL'),
     mailFrom: env['MAIL_FROM'] || 'Ausculta <no-reply@localhost>',
     masterKey,
+    masterKeys: masterKeys(env),
+    masterKeyId: optional(env, 'MASTER_KEY_ID'),
     session: {
       idleTimeoutMs: integer(env, 'SESSION_IDLE_MINUTES', 15, 1, 24 * 60) * MINUTE,
       absoluteTimeoutMs: integer(env, 'SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30) * HOUR,
@@ -113,6 +179,28 @@ export function loadConfig(env: Env = process.env): Config {
       logKey: optional(env, 'AUDIT_LOG_KEY'),
       integrateEveryMs: integer(env, 'AUDIT_INTEGRATE_MS', 500, 10, 60_000),
       retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 365, 180, 3 * 366),
+    },
+    consultation: {
+      followUpDays: integer(env, 'CONSULTATION_FOLLOW_UP_DAYS', 30, 0, 365),
+      reminderEveryMs: integer(env, 'REMINDER_EVERY_MS', MINUTE, 100, HOUR),
+    },
+    calls: {
+      stunUrls: urlList(env, 'STUN_URLS', /^stuns?:/),
+      turnUrls: urlList(env, 'TURN_URLS', /^turns?:/),
+      turnSecret: optional(env, 'TURN_SECRET'),
+      turnCredentialTtlSeconds: integer(env, 'TURN_CREDENTIAL_TTL_SECONDS', 3600, 60, 24 * 3600),
+      iceTransportPolicy: env['ICE_TRANSPORT_POLICY'] === 'relay' ? 'relay' : 'all',
+    },
+    signaling: {
+      maxMessageBytes: integer(env, 'SIGNALING_MAX_MESSAGE_BYTES', 64 * 1024, 1024, 1024 * 1024),
+      messagesPerSecond: integer(env, 'SIGNALING_MESSAGES_PER_SECOND', 50, 1, 10_000),
+      messageBurst: integer(env, 'SIGNALING_MESSAGE_BURST', 200, 1, 100_000),
+    },
+    redisUrl: redisUrl(env),
+    redisChannelPrefix: env['REDIS_CHANNEL_PREFIX'] || 'ausculta:',
+    documents: {
+      maxBytes: integer(env, 'DOCUMENT_MAX_MB', 25, 1, 1024) * 1024 * 1024,
+      blobDir: resolve(env['BLOB_DIR'] || join(env['DATA_DIR'] || './data', 'blobs')),
     },
     passwordResetTtlMs: 30 * MINUTE,
     invitationTtlMs: 7 * 24 * HOUR,

@@ -35,8 +35,11 @@ export const ERRORS = {
   email_taken: { status: 409, title: { fr: 'Adresse déjà utilisée', en: 'E-mail already in use' } },
   identifier_taken: { status: 409, title: { fr: 'Identifiant déjà utilisé', en: 'Identifier already in use' } },
   conflict: { status: 409, title: { fr: 'Conflit', en: 'Conflict' } },
+  slot_unavailable: { status: 409, title: { fr: 'Créneau indisponible', en: 'Slot unavailable' } },
+  consultation_state: { status: 409, title: { fr: 'Action impossible à ce stade de la consultation', en: 'Not possible at this stage of the consultation' } },
   invalid_token: { status: 400, title: { fr: 'Lien invalide ou expiré', en: 'Invalid or expired link' } },
   setup_done: { status: 409, title: { fr: 'Installation déjà faite', en: 'Setup already done' } },
+  upgrade_required: { status: 426, title: { fr: 'Connexion WebSocket requise', en: 'WebSocket upgrade required' } },
   internal: { status: 500, title: { fr: 'Erreur interne', en: 'Internal error' } },
   unavailable: { status: 503, title: { fr: 'Service indisponible', en: 'Service unavailable' } },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -8,6 +8,8 @@ export interface Mail {
   to: string;
   subject: string;
   text: string;
+  /** Small text attachments (an .ics invitation); never health data either. */
+  attachments?: Array<{ filename: string; content: string; contentType: string }>;
 }
 
 export interface Mailer {
@@ -31,7 +33,8 @@ function outboxMailer(dir: string, from: string): Mailer {
     async send(mail) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(36).slice(2, 8)}.eml`;
-      const body = `From: ${from}\nTo: ${mail.to}\nSubject: ${mail.subject}\nDate: ${new Date().toUTCString()}\n\n${mail.text}\n`;
+      const attachments = (mail.attachments ?? []).map((file) => `\n--- ${file.filename} (${file.contentType}) ---\n${file.content}`).join('');
+      const body = `From: ${from}\nTo: ${mail.to}\nSubject: ${mail.subject}\nDate: ${new Date().toUTCString()}\n\n${mail.text}\n${attachments}`;
       await writeFile(join(dir, name), body, { mode: 0o600 });
     },
     close: () => undefined,

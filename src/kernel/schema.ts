@@ -265,6 +265,85 @@ export interface SecurityEventsTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+export const CONSULTATION_MODES = ['video', 'in_person'] as const;
+export type ConsultationMode = (typeof CONSULTATION_MODES)[number];
+export const CONSULTATION_STATUSES = ['scheduled', 'in_progress', 'ended', 'cancelled'] as const;
+export type ConsultationStatus = (typeof CONSULTATION_STATUSES)[number];
+/** How the consultation sits in the care pathway (parcours de soins), recorded at booking. */
+export const PATHWAY_ROLES = ['attending_doctor', 'referred', 'exempt', 'outside_pathway'] as const;
+export type PathwayRole = (typeof PATHWAY_ROLES)[number];
+
+export interface AvailabilitySlotsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  doctor_id: string;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  mode: ConsultationMode;
+  created_at: Timestamp;
+  withdrawn_at: NullableTimestamp;
+}
+
+export interface ConsultationsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  doctor_id: string;
+  patient_id: string | null;
+  invitation_id: string | null;
+  slot_id: string | null;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  mode: ConsultationMode;
+  status: Generated<ConsultationStatus>;
+  booked_by: string | null;
+  booked_at: Timestamp;
+  cancelled_by: string | null;
+  cancelled_at: NullableTimestamp;
+  pathway_role: PathwayRole;
+  pathway_exemption: string | null;
+  /** ISO date (YYYY-MM-DD), as declared at booking. */
+  last_in_person_visit: ColumnType<string | null, string | null | undefined, string | null>;
+  relationship_id: string | null;
+  waiting_since: NullableTimestamp;
+  admitted_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  duration_seconds: number | null;
+  reminder_day_before_at: NullableTimestamp;
+  reminder_soon_at: NullableTimestamp;
+}
+
+export interface ConsultationMessagesTable {
+  id: Generated<string>;
+  consultation_id: string;
+  patient_id: string;
+  sender_id: string | null;
+  sent_at: Timestamp;
+  body_sealed: string;
+}
+
+export interface DocumentsTable {
+  id: Generated<string>;
+  patient_id: string;
+  consultation_id: string | null;
+  uploaded_by: string | null;
+  file_name_sealed: string;
+  media_type: string;
+  size_bytes: BigIntColumn;
+  wrapped_key: string;
+  storage_key: string;
+  created_at: Timestamp;
+}
+
+export interface ConsultationReportsTable {
+  consultation_id: string;
+  patient_id: string;
+  author_id: string | null;
+  body_sealed: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  published_at: NullableTimestamp;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -292,4 +371,9 @@ export interface Database {
   audit_tree_nodes: AuditTreeNodesTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_log_state: AuditLogStateTable;
+  availability_slots: AvailabilitySlotsTable;
+  consultations: ConsultationsTable;
+  consultation_messages: ConsultationMessagesTable;
+  documents: DocumentsTable;
+  consultation_reports: ConsultationReportsTable;
 }

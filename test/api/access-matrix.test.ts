@@ -131,6 +131,7 @@ const onlyBreakGlass = cells({ 'emergency_access.open': 'allowed:break_the_glass
 const doctorOn = (basis: string) =>
   cells({
     'patient.read': `allowed:${basis}`, 'care_team.read': `allowed:${basis}`, 'record.read': `allowed:${basis}`, 'record.write': `allowed:${basis}`,
+    'consultation.schedule': `allowed:${basis}`, 'consultation.join': `allowed:${basis}`,
     'care_team.manage': basis === 'attending_doctor' ? `allowed:${basis}` : 'denied:action_not_permitted',
     'emergency_access.open': 'allowed:break_the_glass',
   }, 'denied:action_not_permitted');
@@ -139,7 +140,7 @@ const EXPECTED: Record<ActorName, Record<TargetName, Record<Action, Cell>>> = {
   patient_self: { cared_for: cells({ 'emergency_access.open': 'denied:action_not_permitted' }, 'allowed:self'), not_cared_for: nothing, other_org: nothing, random_id: nothing },
   attending_doctor: { cared_for: doctorOn('attending_doctor'), not_cared_for: onlyBreakGlass, other_org: nothing, random_id: nothing },
   care_team_nurse: {
-    cared_for: cells({ 'patient.read': 'allowed:care_team', 'care_team.read': 'allowed:care_team', 'record.read': 'allowed:care_team', 'emergency_access.open': NONE }, 'denied:action_not_permitted'),
+    cared_for: cells({ 'patient.read': 'allowed:care_team', 'care_team.read': 'allowed:care_team', 'record.read': 'allowed:care_team', 'consultation.join': 'allowed:care_team', 'emergency_access.open': NONE }, 'denied:action_not_permitted'),
     not_cared_for: nothing, other_org: nothing, random_id: nothing,
   },
   doctor_without_relationship: { cared_for: onlyBreakGlass, not_cared_for: onlyBreakGlass, other_org: nothing, random_id: nothing },

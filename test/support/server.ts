@@ -22,6 +22,9 @@ export interface TestServer {
   app: FastifyInstance;
   services: Services;
   smtp: SmtpCapture;
+  /** The data directory and, on PostgreSQL, the schema: another server can share them (`shareWith`). */
+  dataDir: string;
+  schema: string | undefined;
   /** Moves the server's clock forward. */
   advanceClock(ms: number): void;
   /** Stops the server's clock (until unfreezeClock), so that timing rules do not depend on machine speed. */
@@ -38,11 +41,22 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ausculta-test-'));
+export interface TestServerOptions {
+  /**
+   * A second server process on the same data (one PostgreSQL schema, one DATA_DIR, so one master key and
+   * one audit log key), as behind a load balancer. PostgreSQL only: a PGlite in memory belongs to one
+   * server. The first server owns the data: it drops them when it closes.
+   */
+  shareWith?: TestServer;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  const shared = options.shareWith;
+  if (shared && !shared.schema) throw new Error('only a server on PostgreSQL can be shared (TEST_DB=postgres)');
+  const dataDir = shared ? shared.dataDir : await mkdtemp(join(tmpdir(), 'ausculta-test-'));
   const smtp = await startSmtpCapture();
   const port = await freePort();
-  const schema = TEST_DB === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  const schema = shared ? shared.schema : TEST_DB === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
   const config = loadConfig({
     PORT: String(port),
     DATA_DIR: dataDir,
@@ -71,6 +85,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     app,
     services,
     smtp,
+    dataDir,
+    schema,
     advanceClock(ms) {
       offset += ms;
     },
@@ -85,6 +101,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await app.close();
       await services.close();
       await smtp.close();
+      if (shared) return;
       if (schema) await dropSchema(schema);
       await rm(dataDir, { recursive: true, force: true });
     },

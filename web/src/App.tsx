@@ -1,9 +1,10 @@
 // The shell: session and language state, the header, hash routes and their guards.
-import { Suspense, lazy, useCallback, useEffect, useMemo, useState, type MouseEvent } from 'react';
-import { api, fetchSession, onUnauthorizedResponse, setCsrfToken, setLanguage, type Session } from './api';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useState, type MouseEvent, type ReactNode } from 'react';
+import { api, fetchSession, onUnauthorizedResponse, setCsrfToken, setLanguage, type Role, type Session } from './api';
 import { AppContext, hasSecondFactor, rolesOf, useApp, type AppState } from './context';
 import { I18nContext, dictionaries, initialLang, storeLang, useI18n, type Lang } from './i18n';
 import { navigate, parseHash, useHash } from './router';
+import { useLiveEvents } from './consultation/model';
 import { ErrorAlert, Page } from './ui';
 import { Admin } from './pages/Admin';
 import { Home } from './pages/Home';
@@ -20,9 +21,15 @@ const Audit = lazy(() => import('./pages/Audit').then((m) => ({ default: m.Audit
 // The care pages too.
 const CareTeam = lazy(() => import('./pages/CareTeam').then((m) => ({ default: m.CareTeam })));
 const Patients = lazy(() => import('./pages/Patients').then((m) => ({ default: m.Patients })));
+// The device check too: public, so that a patient can test from the reminder's link before signing in.
+const DeviceCheck = lazy(() => import('./consultation/DeviceCheck').then((m) => ({ default: m.DeviceCheck })));
+// Teleconsultation: booking, agenda, the call.
+const Appointments = lazy(() => import('./consultation/Appointments').then((m) => ({ default: m.Appointments })));
+const Agenda = lazy(() => import('./consultation/Agenda').then((m) => ({ default: m.Agenda })));
+const Call = lazy(() => import('./consultation/Call').then((m) => ({ default: m.Call })));
 
-const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients']);
-const PROTECTED = { has: (path: string) => PROTECTED_PATHS.has(path) || path.startsWith('/patients/') };
+const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda']);
+const PROTECTED = { has: (path: string) => PROTECTED_PATHS.has(path) || path.startsWith('/patients/') || path.startsWith('/consultations/') };
 const PUBLIC_ONLY = new Set(['/connexion', '/inscription']);
 
 export function App() {
@@ -66,7 +73,8 @@ export function App() {
   const signedIn = !!session && !session.secondFactorPending;
   let target: string | null = null;
   if (session !== undefined) {
-    if (setupNeeded && !signedIn && route.path !== '/installation') target = '/installation';
+    // The device check needs no account: it opens even before installation.
+    if (setupNeeded && !signedIn && route.path !== '/installation' && route.path !== '/test-materiel') target = '/installation';
     else if (!setupNeeded && route.path === '/installation') target = signedIn ? '/accueil' : '/connexion';
     else if (route.path === '/') target = signedIn ? '/accueil' : '/connexion';
     else if (PROTECTED.has(route.path) && !signedIn) target = '/connexion';
@@ -113,6 +121,7 @@ export function App() {
         <main id="main" tabIndex={-1}>
           <div className="status" role="status" aria-live="polite">
             {flash && flash.path === route.path && <p className="alert alert-success">{flash.message}</p>}
+            {signedIn && rolesOf(session).has('doctor') && hasSecondFactor(session) && route.path !== '/agenda' && <WaitingNotice />}
           </div>
           {loadError ? (
             <Page title={i18n.t.common.error}>
@@ -156,7 +165,16 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
       return <AuditGuard />;
     case '/equipe':
       return <CareTeamGuard />;
+    case '/test-materiel':
+      return <Suspense fallback={<p className="page">{t.common.loading}</p>}><DeviceCheck /></Suspense>;
+    case '/rendez-vous':
+      return <WithSecondFactor role="patient" title={t.nav.appointments}><Appointments /></WithSecondFactor>;
+    case '/agenda':
+      return <WithSecondFactor role="doctor" title={t.nav.agenda}><Agenda /></WithSecondFactor>;
     default:
+      if (path.startsWith('/consultations/')) {
+        return <WithSecondFactor title={t.nav.consultation}><Call consultationId={path.slice('/consultations/'.length)} /></WithSecondFactor>;
+      }
       if (path === '/patients' || path.startsWith('/patients/')) {
         return <PatientsGuard patientId={path.slice('/patients/'.length) || null} purpose={params.get('purpose')} />;
       }
@@ -205,6 +223,30 @@ function PatientsGuard({ patientId, purpose }: { patientId: string | null; purpo
   if (!roles.has('doctor') && !roles.has('health_professional')) return <NotFound />;
   if (hasSecondFactor(session)) return <Suspense fallback={<p className="page">{t.common.loading}</p>}><Patients patientId={patientId} purpose={purpose} /></Suspense>;
   return <NeedsSecondFactor title={t.nav.patients} />;
+}
+
+/** A doctor anywhere in the app hears that a patient entered the waiting room (an identifier only). */
+function WaitingNotice() {
+  const { t } = useI18n();
+  const [waiting, setWaiting] = useState<string | null>(null);
+  useLiveEvents((event) => {
+    if (event.type === 'patient-waiting' && typeof event['consultationId'] === 'string') setWaiting(event['consultationId']);
+  });
+  if (!waiting) return null;
+  return (
+    <p className="alert alert-info">
+      {t.nav.patientWaiting} <a href={`#/consultations/${waiting}`}>{t.nav.openWaitingRoom}</a>
+    </p>
+  );
+}
+
+/** Health data: a second factor first; and, when given, the role the page is for. */
+function WithSecondFactor({ role, title, children }: { role?: Role; title: string; children: ReactNode }) {
+  const { t } = useI18n();
+  const { session } = useApp();
+  if (role && !rolesOf(session).has(role)) return <NotFound />;
+  if (!hasSecondFactor(session)) return <NeedsSecondFactor title={title} />;
+  return <Suspense fallback={<p className="page">{t.common.loading}</p>}>{children}</Suspense>;
 }
 
 function NeedsSecondFactor({ title }: { title: string }) {
@@ -268,7 +310,8 @@ function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) 
     ? [
         ['/accueil', t.nav.home],
         ...(hasSecondFactor(session) ? [['/acces', t.nav.access] as [string, string]] : []),
-        ...(roles.has('patient') ? [['/equipe', t.nav.careTeam] as [string, string]] : []),
+        ...(roles.has('patient') ? [['/rendez-vous', t.nav.appointments] as [string, string], ['/equipe', t.nav.careTeam] as [string, string]] : []),
+        ...(roles.has('doctor') ? [['/agenda', t.nav.agenda] as [string, string]] : []),
         ...(professional ? [['/patients', t.nav.patients] as [string, string]] : []),
         ['/securite', t.nav.security],
         ...(admin ? [['/admin', t.nav.admin] as [string, string]] : []),

@@ -92,7 +92,12 @@ async function request<T>(method: string, path: string, body?: unknown, retried 
   const init: RequestInit = { method, credentials: 'same-origin', headers };
   if (method !== 'GET' && method !== 'HEAD') {
     if (csrfToken) headers['x-csrf-token'] = csrfToken;
-    if (body !== undefined || method === 'POST' || method === 'PUT' || method === 'PATCH') {
+    if (body instanceof File) {
+      // A document goes as the raw body, streamed by the browser; its name travels in a header.
+      headers['content-type'] = body.type || 'application/octet-stream';
+      headers['x-file-name'] = encodeURIComponent(body.name);
+      init.body = body;
+    } else if (body !== undefined || method === 'POST' || method === 'PUT' || method === 'PATCH') {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(body ?? {});
     }
@@ -153,4 +158,5 @@ export const api = {
   put: <T = void>(path: string, body?: unknown) => request<T>('PUT', path, body),
   patch: <T = void>(path: string, body?: unknown) => request<T>('PATCH', path, body),
   del: <T = void>(path: string) => request<T>('DELETE', path),
+  upload: <T>(path: string, file: File) => request<T>('POST', path, file),
 };

@@ -3,11 +3,13 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as identity from './0001_identity.js';
 import * as accessAudit from './0002_access_audit.js';
 import * as accessUniqueness from './0003_access_uniqueness.js';
+import * as consultation from './0004_consultation.js';
 
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
   '0002_access_audit': accessAudit,
   '0003_access_uniqueness': accessUniqueness,
+  '0004_consultation': consultation,
 };
 
 export const migrationProvider: MigrationProvider = {

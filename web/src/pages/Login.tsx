@@ -65,6 +65,9 @@ export function Login() {
         <p>
           <a href="#/mot-de-passe-oublie">{t.login.forgot}</a>
         </p>
+        <p>
+          <a href="#/test-materiel">{t.login.deviceCheck}</a>
+        </p>
       </form>
       <div className="separator" aria-hidden="true">
         {t.login.or}

@@ -1,0 +1,406 @@
+// The browser side of a call: one RTCPeerConnection between the doctor and the patient (media go peer
+// to peer, DTLS-SRTP end to end) and the signaling WebSocket that carries offers, answers and ICE
+// candidates through the server (docs/signaling.md). Negotiation follows the "perfect negotiation"
+// pattern of the WebRTC spec: the patient is the polite peer, so simultaneous offers resolve by
+// themselves; a failed or lost connection is repaired by an ICE restart.
+
+export type CallPhase = 'idle' | 'waiting' | 'connecting' | 'connected' | 'poor' | 'reconnecting' | 'ended';
+export type NetworkQuality = 'good' | 'fair' | 'poor';
+
+export interface PeerState {
+  microphone?: 'on' | 'muted';
+  camera?: 'on' | 'off';
+  screenSharing?: boolean;
+  audioOnly?: boolean;
+  network?: NetworkQuality;
+  connection?: RTCPeerConnectionState;
+}
+
+export interface LiveEvent {
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface CallHandlers {
+  onPhase(phase: CallPhase): void;
+  onRemoteStream(stream: MediaStream | null): void;
+  onPeerState(state: PeerState): void;
+  onPeerPresence(present: boolean): void;
+  /** Hub events forwarded by the server: admitted, ended, chat, document, cancelled… */
+  onEvent(event: LiveEvent): void;
+  onError(code: string): void;
+}
+
+export interface IceConfiguration {
+  iceServers: RTCIceServer[];
+  iceTransportPolicy: RTCIceTransportPolicy;
+}
+
+type SignalData = { description: RTCSessionDescriptionInit } | { candidate: RTCIceCandidateInit | null };
+
+/** Audio-only mode: speech stays intelligible at 32 kbit/s Opus; nothing else is sent. */
+const AUDIO_ONLY_BITRATE = 32_000;
+const STATS_EVERY_MS = 2_000;
+const RESTART_AFTER_DISCONNECTED_MS = 3_000;
+
+export class CallSession {
+  #socket: WebSocket | null = null;
+  #pc: RTCPeerConnection | null = null;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #admitted = false;
+  #peerPresent = false;
+  #closed = false;
+  #statsTimer: ReturnType<typeof setInterval> | undefined;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastInbound = { bytes: 0, at: 0 };
+  #cameraTrack: MediaStreamTrack | null = null;
+  #screenTrack: MediaStreamTrack | null = null;
+  #audioOnly = false;
+  readonly local: PeerState = { microphone: 'on', camera: 'on', screenSharing: false, audioOnly: false };
+  /** Figures of the last stats round, for the page (and tests). */
+  stats = { inboundVideoBytes: 0, outboundAudioBitrate: 0, outboundVideoBitrate: 0, inboundKbps: 0, roundTripMs: null as number | null, relayed: false };
+  #lastOutbound = { audio: 0, video: 0, at: 0 };
+  /** Wall-clock instant (ms) the connection last became connected: benchmarks read it. */
+  connectedAt: number | null = null;
+
+  constructor(
+    readonly consultationId: string,
+    readonly polite: boolean,
+    readonly localStream: MediaStream,
+    readonly ice: IceConfiguration,
+    readonly handlers: CallHandlers,
+  ) {
+    this.#cameraTrack = localStream.getVideoTracks()[0] ?? null;
+    if (!this.#cameraTrack) this.local.camera = 'off';
+  }
+
+  /** Opens the signaling socket; the call itself starts once both sides are present and admitted. */
+  connect(): void {
+    if (this.#closed) return;
+    const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(`${scheme}//${window.location.host}/api/consultations/${this.consultationId}/signal`);
+    this.#socket = socket;
+    socket.onmessage = (message) => this.#onMessage(message.data);
+    socket.onclose = (event) => {
+      if (this.#socket !== socket || this.#closed) return;
+      this.#socket = null;
+      // 1008 (policy), 4401 (session over), 4404 (not a participant): retrying would not help.
+      if (event.code === 1008 || event.code === 4401 || event.code === 4403 || event.code === 4404 || event.code === 4409) {
+        this.handlers.onError(`closed_${event.code}`);
+        return;
+      }
+      this.handlers.onPhase('reconnecting');
+      this.#reconnectTimer = setTimeout(() => this.connect(), 1_500);
+    };
+  }
+
+  #send(message: object): void {
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+  }
+
+  #onMessage(raw: unknown): void {
+    if (typeof raw !== 'string') return;
+    let message: LiveEvent;
+    try {
+      message = JSON.parse(raw) as LiveEvent;
+    } catch {
+      return;
+    }
+    switch (message.type) {
+      case 'ready':
+        this.#admitted = message['status'] === 'in_progress';
+        this.#setPeerPresent(message['peerPresent'] === true);
+        if (message['status'] === 'ended') this.#ended();
+        else this.handlers.onPhase(this.#admitted ? 'connecting' : 'waiting');
+        // Admitted while this socket was not yet open: the page learns it here.
+        if (this.#admitted) this.handlers.onEvent({ type: 'admitted' });
+        this.#maybeStart();
+        this.#send({ type: 'peer-state', state: this.local });
+        break;
+      case 'peer-joined':
+        this.#setPeerPresent(true);
+        // The other side reloaded: start afresh on both sides.
+        this.#resetPeerConnection();
+        this.#maybeStart();
+        this.#send({ type: 'peer-state', state: this.local });
+        break;
+      case 'peer-left':
+        this.#setPeerPresent(false);
+        break;
+      case 'signal':
+        void this.#onSignal(message['data'] as SignalData);
+        break;
+      case 'peer-state':
+        this.#onPeerState(message['state'] as PeerState);
+        break;
+      case 'admitted':
+        this.#admitted = true;
+        this.handlers.onPhase('connecting');
+        this.#maybeStart();
+        this.handlers.onEvent(message);
+        break;
+      case 'ended':
+      case 'cancelled':
+        this.handlers.onEvent(message);
+        this.#ended();
+        break;
+      case 'error':
+        this.handlers.onError(String(message['code']));
+        break;
+      case 'pong':
+        break;
+      default:
+        this.handlers.onEvent(message);
+    }
+  }
+
+  #setPeerPresent(present: boolean): void {
+    this.#peerPresent = present;
+    this.handlers.onPeerPresence(present);
+  }
+
+  #maybeStart(): void {
+    if (this.#admitted && this.#peerPresent && !this.#pc && !this.#closed) this.#createPeerConnection();
+  }
+
+  #createPeerConnection(): RTCPeerConnection {
+    const pc = new RTCPeerConnection({ iceServers: this.ice.iceServers, iceTransportPolicy: this.ice.iceTransportPolicy });
+    this.#pc = pc;
+    this.#makingOffer = false;
+    this.#ignoreOffer = false;
+    const remote = new MediaStream();
+    pc.ontrack = (event) => {
+      remote.addTrack(event.track);
+      this.handlers.onRemoteStream(remote);
+    };
+    pc.onicecandidate = ({ candidate }) => this.#send({ type: 'signal', data: { candidate: candidate ? candidate.toJSON() : null } });
+    pc.onnegotiationneeded = async () => {
+      try {
+        this.#makingOffer = true;
+        await pc.setLocalDescription();
+        this.#send({ type: 'signal', data: { description: pc.localDescription?.toJSON() } });
+      } catch (error) {
+        console.warn('negotiation failed', error);
+      } finally {
+        this.#makingOffer = false;
+      }
+    };
+    pc.onconnectionstatechange = () => this.#onConnectionState(pc);
+    for (const track of this.localStream.getAudioTracks()) pc.addTrack(track, this.localStream);
+    // A video sender always exists (camera, screen, or nothing in audio-only), so switching never renegotiates.
+    const video = this.#audioOnly ? null : (this.#screenTrack ?? this.#cameraTrack);
+    if (video) pc.addTrack(video, this.localStream);
+    else pc.addTransceiver('video', { direction: 'sendrecv' });
+    if (this.#audioOnly) void this.#applyAudioOnly(pc);
+    this.#statsTimer ??= setInterval(() => void this.#collectStats(), STATS_EVERY_MS);
+    return pc;
+  }
+
+  #resetPeerConnection(): void {
+    this.#pc?.close();
+    this.#pc = null;
+    this.handlers.onRemoteStream(null);
+  }
+
+  async #onSignal(data: SignalData): Promise<void> {
+    const pc = this.#pc ?? (this.#admitted ? this.#createPeerConnection() : null);
+    if (!pc) return;
+    try {
+      if ('description' in data) {
+        const description = data.description;
+        const collision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
+        this.#ignoreOffer = !this.polite && collision;
+        if (this.#ignoreOffer) return;
+        await pc.setRemoteDescription(description);
+        if (description.type === 'offer') {
+          await pc.setLocalDescription();
+          this.#send({ type: 'signal', data: { description: pc.localDescription?.toJSON() } });
+        }
+      } else if (data.candidate) {
+        try {
+          await pc.addIceCandidate(data.candidate);
+        } catch (error) {
+          if (!this.#ignoreOffer) throw error;
+        }
+      }
+    } catch (error) {
+      console.warn('signal failed', error);
+    }
+  }
+
+  #onConnectionState(pc: RTCPeerConnection): void {
+    const state = pc.connectionState;
+    this.#send({ type: 'peer-state', state: { connection: state } });
+    clearTimeout(this.#restartTimer);
+    if (state === 'connected') {
+      this.connectedAt ??= Date.now();
+      this.handlers.onPhase('connected');
+    }
+    else if (state === 'failed') {
+      this.handlers.onPhase('reconnecting');
+      pc.restartIce();
+    } else if (state === 'disconnected') {
+      // A network blip: give ICE a moment to recover by itself, then restart it.
+      this.handlers.onPhase('reconnecting');
+      this.#restartTimer = setTimeout(() => {
+        if (pc.connectionState === 'disconnected') pc.restartIce();
+      }, RESTART_AFTER_DISCONNECTED_MS);
+    } else if (state === 'connecting' || state === 'new') this.handlers.onPhase('connecting');
+  }
+
+  #onPeerState(state: PeerState): void {
+    // Audio-only is for both directions: the side with the poor link asks, the other stops sending video too.
+    if (state.audioOnly !== undefined && state.audioOnly !== this.#audioOnly) void this.setAudioOnly(state.audioOnly, false);
+    this.handlers.onPeerState(state);
+  }
+
+  async #collectStats(): Promise<void> {
+    const pc = this.#pc;
+    if (!pc) return;
+    const report = await pc.getStats();
+    let inboundVideo = 0;
+    let inboundAll = 0;
+    let outboundAudio = 0;
+    let outboundVideo = 0;
+    let roundTrip: number | null = null;
+    let lost = 0;
+    let received = 0;
+    let relayed = false;
+    const candidates = new Map<string, RTCStats & { candidateType?: string }>();
+    report.forEach((entry: RTCStats & Record<string, unknown>) => {
+      if (entry.type === 'local-candidate') candidates.set(entry.id, entry);
+    });
+    report.forEach((entry: RTCStats & Record<string, unknown>) => {
+      if (entry.type === 'inbound-rtp') {
+        inboundAll += Number(entry['bytesReceived'] ?? 0);
+        if (entry['kind'] === 'video') inboundVideo += Number(entry['bytesReceived'] ?? 0);
+        lost += Number(entry['packetsLost'] ?? 0);
+        received += Number(entry['packetsReceived'] ?? 0);
+      } else if (entry.type === 'outbound-rtp') {
+        if (entry['kind'] === 'audio') outboundAudio += Number(entry['bytesSent'] ?? 0);
+        else outboundVideo += Number(entry['bytesSent'] ?? 0);
+      } else if (entry.type === 'candidate-pair' && entry['nominated'] && entry['state'] === 'succeeded') {
+        if (typeof entry['currentRoundTripTime'] === 'number') roundTrip = entry['currentRoundTripTime'] * 1000;
+        relayed = candidates.get(String(entry['localCandidateId']))?.candidateType === 'relay';
+      }
+    });
+    const now = performance.now();
+    const seconds = this.#lastInbound.at ? (now - this.#lastInbound.at) / 1000 : 0;
+    const kbps = seconds > 0 ? ((inboundAll - this.#lastInbound.bytes) * 8) / 1000 / seconds : 0;
+    const outSeconds = this.#lastOutbound.at ? (now - this.#lastOutbound.at) / 1000 : 0;
+    this.stats = {
+      inboundVideoBytes: inboundVideo,
+      inboundKbps: Math.round(kbps),
+      outboundAudioBitrate: outSeconds > 0 ? Math.round(((outboundAudio - this.#lastOutbound.audio) * 8) / outSeconds) : 0,
+      outboundVideoBitrate: outSeconds > 0 ? Math.round(((outboundVideo - this.#lastOutbound.video) * 8) / outSeconds) : 0,
+      roundTripMs: roundTrip,
+      relayed,
+    };
+    this.#lastInbound = { bytes: inboundAll, at: now };
+    this.#lastOutbound = { audio: outboundAudio, video: outboundVideo, at: now };
+    const lossRate = received + lost > 0 ? lost / (received + lost) : 0;
+    const network: NetworkQuality = lossRate > 0.08 || (roundTrip ?? 0) > 600 ? 'poor' : lossRate > 0.02 || (roundTrip ?? 0) > 300 ? 'fair' : 'good';
+    if (network !== this.local.network) {
+      this.local.network = network;
+      this.#send({ type: 'peer-state', state: { network } });
+      if (pc.connectionState === 'connected') this.handlers.onPhase(network === 'poor' ? 'poor' : 'connected');
+    }
+  }
+
+  #videoSender(): RTCRtpSender | undefined {
+    return this.#pc?.getTransceivers().find((transceiver) => transceiver.receiver.track.kind === 'video')?.sender;
+  }
+
+  #announce(state: PeerState): void {
+    Object.assign(this.local, state);
+    this.#send({ type: 'peer-state', state });
+  }
+
+  setMuted(muted: boolean): void {
+    for (const track of this.localStream.getAudioTracks()) track.enabled = !muted;
+    this.#announce({ microphone: muted ? 'muted' : 'on' });
+  }
+
+  setCameraOff(off: boolean): void {
+    if (this.#cameraTrack) this.#cameraTrack.enabled = !off;
+    this.#announce({ camera: off ? 'off' : 'on' });
+  }
+
+  /** Another camera (front/back on a phone): the new track replaces the old one without renegotiation. */
+  async switchCamera(deviceId: string): Promise<void> {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { deviceId: { exact: deviceId } } });
+    const track = stream.getVideoTracks()[0];
+    if (!track) return;
+    const previous = this.#cameraTrack;
+    track.enabled = this.local.camera !== 'off';
+    this.#cameraTrack = track;
+    if (previous) {
+      this.localStream.removeTrack(previous);
+      previous.stop();
+    }
+    this.localStream.addTrack(track);
+    if (!this.#screenTrack && !this.#audioOnly) await this.#videoSender()?.replaceTrack(track);
+  }
+
+  async startScreenShare(): Promise<void> {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    const track = stream.getVideoTracks()[0];
+    if (!track) return;
+    this.#screenTrack = track;
+    track.onended = () => void this.stopScreenShare();
+    if (!this.#audioOnly) await this.#videoSender()?.replaceTrack(track);
+    this.#announce({ screenSharing: true });
+  }
+
+  async stopScreenShare(): Promise<void> {
+    if (!this.#screenTrack) return;
+    this.#screenTrack.stop();
+    this.#screenTrack = null;
+    if (!this.#audioOnly) await this.#videoSender()?.replaceTrack(this.#cameraTrack);
+    this.#announce({ screenSharing: false });
+  }
+
+  /** Low bandwidth: no video either way, speech capped; `tellPeer` is false when the peer asked first. */
+  async setAudioOnly(on: boolean, tellPeer = true): Promise<void> {
+    this.#audioOnly = on;
+    if (this.#pc) await this.#applyAudioOnly(this.#pc);
+    if (tellPeer) this.#announce({ audioOnly: on });
+    else this.local.audioOnly = on;
+  }
+
+  async #applyAudioOnly(pc: RTCPeerConnection): Promise<void> {
+    const videoSender = pc.getTransceivers().find((transceiver) => transceiver.receiver.track.kind === 'video')?.sender;
+    await videoSender?.replaceTrack(this.#audioOnly ? null : (this.#screenTrack ?? this.#cameraTrack));
+    for (const sender of pc.getSenders()) {
+      if (sender.track?.kind !== 'audio') continue;
+      const parameters = sender.getParameters();
+      if (!parameters.encodings || parameters.encodings.length === 0) continue;
+      for (const encoding of parameters.encodings) {
+        if (this.#audioOnly) encoding.maxBitrate = AUDIO_ONLY_BITRATE;
+        else delete encoding.maxBitrate;
+      }
+      await sender.setParameters(parameters).catch(() => undefined);
+    }
+  }
+
+  #ended(): void {
+    this.handlers.onPhase('ended');
+    this.close();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#statsTimer);
+    clearTimeout(this.#restartTimer);
+    clearTimeout(this.#reconnectTimer);
+    this.#pc?.close();
+    this.#pc = null;
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.close(1000);
+    this.#screenTrack?.stop();
+    for (const track of this.localStream.getTracks()) track.stop();
+  }
+}
