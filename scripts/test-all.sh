@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_packages=()
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v oathtool >/dev/null 2>&1 || need_packages+=(oathtool)
+command -v turnserver >/dev/null 2>&1 || need_packages+=(coturn)
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${need_packages[*]}"
   if [ "$(id -u)" = 0 ]; then
