@@ -38,6 +38,8 @@ export interface CalendarEvent {
   url: string;
   description: string;
   stamp: Date;
+  /** A cancelled appointment: calendars remove the event of the same UID. */
+  cancelled?: boolean;
 }
 
 export function icsFor(event: CalendarEvent): string {
@@ -52,6 +54,9 @@ export function icsFor(event: CalendarEvent): string {
     `DTSTAMP:${utc(event.stamp)}`,
     `DTSTART:${utc(event.startsAt)}`,
     `DTEND:${utc(event.endsAt)}`,
+    // Each change carries a higher sequence than the last, so calendars replace the earlier version.
+    `SEQUENCE:${Math.floor(event.stamp.getTime() / 1000)}`,
+    `STATUS:${event.cancelled ? 'CANCELLED' : 'CONFIRMED'}`,
     `SUMMARY:${text(event.summary)}`,
     `DESCRIPTION:${text(event.description)}`,
     `URL:${event.url}`,

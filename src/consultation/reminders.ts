@@ -56,7 +56,7 @@ async function sendKind(deps: ReminderDeps, kind: Kind, now: Date, from: Date, t
   return sent;
 }
 
-async function recipientOf(db: Db, patientId: string | null, invitationId: string | null): Promise<string | null> {
+export async function recipientOf(db: Db, patientId: string | null, invitationId: string | null): Promise<string | null> {
   if (patientId) return (await db.selectFrom('users').select('email').where('id', '=', patientId).executeTakeFirst())?.email ?? null;
   if (invitationId) return (await db.selectFrom('invitations').select('email').where('id', '=', invitationId).executeTakeFirst())?.email ?? null;
   return null;
@@ -84,6 +84,38 @@ export function reminderMail(publicUrl: string, kind: Kind, appointment: { id: s
         filename: 'rendez-vous.ics',
         contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
         content: icsFor({ uid: `${appointment.id}@${new URL(publicUrl).hostname}`, startsAt: appointment.startsAt, endsAt: appointment.endsAt, stamp: appointment.now, summary: 'Téléconsultation Ausculta', url: link, description: `Salle d’attente / waiting room : ${link}` }),
+      },
+    ],
+  };
+}
+
+/** The doctor moved or cancelled the appointment: the patient learns it by mail (time and link only). */
+export function changeMail(publicUrl: string, change: 'moved' | 'cancelled', appointment: { id: string; email: string; startsAt: Date; endsAt: Date; now: Date }) {
+  const link = `${publicUrl}/#/rendez-vous`;
+  const whenFr = PARIS.format(appointment.startsAt);
+  const whenEn = PARIS_EN.format(appointment.startsAt);
+  const lines =
+    change === 'moved'
+      ? { subject: 'Rendez-vous déplacé / Appointment moved', fr: `Votre téléconsultation a été déplacée au ${whenFr} (heure de Paris).`, en: `Your teleconsultation was moved to ${whenEn} (Paris time).` }
+      : { subject: 'Rendez-vous annulé / Appointment cancelled', fr: `Votre téléconsultation du ${whenFr} (heure de Paris) a été annulée.`, en: `Your teleconsultation of ${whenEn} (Paris time) was cancelled.` };
+  return {
+    to: appointment.email,
+    subject: `Ausculta : ${lines.subject}`,
+    text: [lines.fr, 'Vos rendez-vous :', link, '', lines.en, 'Your appointments:', link].join('\n'),
+    attachments: [
+      {
+        filename: 'rendez-vous.ics',
+        contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
+        content: icsFor({
+          uid: `${appointment.id}@${new URL(publicUrl).hostname}`,
+          startsAt: appointment.startsAt,
+          endsAt: appointment.endsAt,
+          stamp: appointment.now,
+          summary: 'Téléconsultation Ausculta',
+          url: `${publicUrl}/#/consultations/${appointment.id}`,
+          description: `Vos rendez-vous / your appointments : ${link}`,
+          cancelled: change === 'cancelled',
+        }),
       },
     ],
   };

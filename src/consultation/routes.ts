@@ -23,6 +23,7 @@ import { iceConfiguration } from './ice.js';
 import { admitPatient, agendaView, consultationView, doctorAgendaRows, endConsultation, enterWaitingRoom, patientConsultations, type ConsultationView } from './lifecycle.js';
 import { listMessages, MESSAGE_MAX_LENGTH, postMessage } from './messages.js';
 import { findParticipation, type Participation } from './participation.js';
+import { changeMail, recipientOf } from './reminders.js';
 import { readReport, REPORT_MAX_LENGTH, saveReport } from './reports.js';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -87,6 +88,15 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
   }
 
   const consultationResource = (id: string) => ({ type: 'consultation', id });
+
+  /** After the doctor moved or cancelled: a mail to the patient, sent after the answer (time and link only). */
+  function tellPatient(participation: Participation, change: 'moved' | 'cancelled', when: { startsAt: Date; endsAt: Date }): void {
+    const { id, patientId } = participation.consultation;
+    services.background.run(`consultation.${change}.mail`, async () => {
+      const email = await recipientOf(db, patientId, null);
+      if (email) await services.mailer.send(changeMail(config.publicUrl, change, { id, email, startsAt: when.startsAt, endsAt: when.endsAt, now: now() }));
+    });
+  }
   const publish = (topic: string, event: { type: string; [field: string]: unknown }) => void services.hub.publish(topic, event);
 
   async function requireDoctor(q: Queryable, request: FastifyRequest, organisationId?: string): Promise<string[]> {
@@ -215,6 +225,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
       await gated(db, input, (tx, decision) => cancelConsultation(tx, decision, consultationId, input.now));
       publish(topics.consultation(consultationId), { type: 'cancelled' });
       publish(topics.user(participation.consultation.doctorId), { type: 'agenda-changed' });
+      if (participation.role === 'doctor') tellPatient(participation, 'cancelled', participation.consultation);
       return reply.code(204).send();
     });
 
@@ -223,8 +234,14 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
       const { slotId } = request.body as { slotId: string };
       const participation = await participationOf(request, consultationId, 'move');
       const input = ask(request, participation.consultation.patientId, 'consultation.schedule', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'consultation.moved', slotId } });
-      await gated(db, input, async (tx, decision) => moveConsultation(tx, decision, consultationId, await lockFreeSlot(tx, slotId, input.now), input.now, config.consultation.followUpDays));
+      const slot = await gated(db, input, async (tx, decision) => {
+        const free = await lockFreeSlot(tx, slotId, input.now);
+        await moveConsultation(tx, decision, consultationId, free, input.now, config.consultation.followUpDays);
+        return free;
+      });
       publish(topics.user(participation.consultation.doctorId), { type: 'agenda-changed' });
+      publish(topics.user(participation.consultation.patientId), { type: 'agenda-changed' });
+      if (participation.role === 'doctor') tellPatient(participation, 'moved', slot);
       return reply.code(204).send();
     });
 

@@ -122,13 +122,29 @@ describe('booking', () => {
     expect((await otherDoctor.client.post('/api/consultations', { slotId: doctorsSlot, patientId: patient.userId })).status).toBe(404);
   });
 
-  it('either side cancels or moves an upcoming consultation; the freed slot can be booked again', async () => {
-    const [first, second] = await publish(doctor, inHours(140), 2);
+  it('either side cancels or moves an upcoming consultation; the freed slot can be booked again; the patient is mailed the doctor’s changes', async () => {
+    const [first, second, third] = await publish(doctor, inHours(140), 3);
     const id = await book(patient, first!);
+    const icsOf = (raw: string) => Buffer.from(raw.split('filename=rendez-vous.ics')[1]!.split('----')[0]!.replace(/\s+/g, ''), 'base64').toString('utf8');
+    const changeMails = () => server.smtp.mails.filter((mail) => mail.to.includes(patient.email.toLowerCase()) && /teleconsultation (was moved|of .* was cancelled)/.test(mail.raw.replace(/=\r?\n/g, '')) && icsOf(mail.raw).includes(`UID:${id}@`));
+    const utc = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d{3}/, '');
     expect((await patient.client.post(`/api/consultations/${id}/move`, { slotId: second })).status).toBe(204);
     const moved = (await patient.client.get(`/api/consultations/${id}`)).body.consultation;
     expect(moved.startsAt).toBe(new Date(Date.parse(inHours(140)) + 20 * 60_000).toISOString().slice(0, 16) + moved.startsAt.slice(16));
+
+    // The doctor moves it: the patient gets the new time with an updated calendar event.
+    expect((await doctor.client.post(`/api/consultations/${id}/move`, { slotId: third })).status).toBe(204);
+    await server.services.background.drain();
+    expect(changeMails()).toHaveLength(1);
+    const movedTo = (await patient.client.get(`/api/consultations/${id}`)).body.consultation.startsAt as string;
+    expect(icsOf(changeMails()[0]!.raw)).toContain(`DTSTART:${utc(movedTo)}`);
+    expect(icsOf(changeMails()[0]!.raw)).toContain('STATUS:CONFIRMED');
+
     expect((await doctor.client.post(`/api/consultations/${id}/cancel`, {})).status).toBe(204);
+    await server.services.background.drain();
+    expect(changeMails()).toHaveLength(2);
+    expect(icsOf(changeMails()[1]!.raw)).toContain('STATUS:CANCELLED');
+    expect(changeMails()[1]!.raw).not.toContain('Médecin');
     expect((await patient.client.post(`/api/consultations/${id}/cancel`, {})).status).toBe(409);
     await book(otherPatient, second!);
   });

@@ -49,8 +49,14 @@ async function expectVideoFlowing(page: Page, label: string): Promise<CallStats>
   throw new Error(`${label}: no video received (last: ${JSON.stringify(await statsOf(page))})`);
 }
 
-async function connectedState(page: Page): Promise<void> {
-  await page.locator('.call-state[data-phase="connected"]').waitFor({ timeout: 30_000 });
+async function connectedState(page: Page, ...others: Page[]): Promise<void> {
+  try {
+    await page.locator('.call-state[data-phase="connected"]').waitFor({ timeout: 30_000 });
+  } catch (error) {
+    // The negotiation journals of every page say where it stopped.
+    const journals = await Promise.all([page, ...others].map((each) => each.evaluate<string[]>('window.ausculta ? window.ausculta.call.journal : []').catch(() => [])));
+    throw new Error(`${String(error)}\n${journals.map((journal, index) => `page ${index}:\n  ${journal.join('\n  ')}`).join('\n')}`);
+  }
 }
 
 interface Cast {
@@ -104,12 +110,31 @@ describe.skipIf(!existsSync(CHROMIUM))('a teleconsultation in two Chromiums', { 
     await patientPage.getByRole('button', { name: 'Réserver ce créneau' }).click();
     await patientPage.getByText('Rendez-vous réservé.').waitFor();
     const consultationId = (await patient.client.get('/api/me/consultations')).body.consultations[0].id as string;
+    const startsAt = async () => (await patient.client.get(`/api/consultations/${consultationId}`)).body.consultation.startsAt as string;
+    const firstStart = await startsAt();
+
+    // The patient moves it to the doctor's other slot, from the keyboard.
+    await patientPage.getByRole('button', { name: /^Déplacer — / }).focus();
+    await patientPage.keyboard.press('Enter');
+    await patientPage.getByLabel(/^Nouveau créneau/).waitFor();
+    expect(await patientPage.evaluate(() => document.activeElement?.tagName)).toBe('SELECT');
+    await expectAccessible(patientPage, 'appointments, moving (fr)');
+    await patientPage.getByRole('button', { name: 'Déplacer le rendez-vous' }).click();
+    await patientPage.getByText('Rendez-vous déplacé.').waitFor();
+    expect(await startsAt()).not.toBe(firstStart);
 
     // The doctor's agenda, live: the patient's arrival shows without reloading.
     await doctorPage.goto(`${server.url}/#/agenda`);
     await doctorPage.getByRole('heading', { name: 'Salle d’attente' }).waitFor();
     await doctorPage.getByText('Personne n’attend.').waitFor();
     await expectAccessible(doctorPage, 'agenda (fr)');
+    // The doctor moves it back to the first slot; the patient is told by mail.
+    await doctorPage.getByRole('button', { name: /^Déplacer — / }).click();
+    await doctorPage.getByRole('button', { name: 'Déplacer le rendez-vous' }).click();
+    await doctorPage.getByText('Rendez-vous déplacé.').waitFor();
+    expect(await startsAt()).toBe(firstStart);
+    await expect.poll(() => server.smtp.mails.some((mail) => mail.to.includes(patient.email.toLowerCase()) && mail.raw.replace(/=\r?\n/g, '').includes('was moved to'))).toBe(true);
+    await patientPage.reload();
 
     await patientPage.getByRole('link', { name: 'Entrer en salle d’attente' }).click();
     await patientPage.getByRole('button', { name: 'Entrer en salle d’attente' }).click();
@@ -122,8 +147,8 @@ describe.skipIf(!existsSync(CHROMIUM))('a teleconsultation in two Chromiums', { 
     await doctorPage.waitForURL(new RegExp(`#/consultations/${consultationId}$`));
 
     // Both reach ICE connected and receive the other's video.
-    await connectedState(doctorPage);
-    await connectedState(patientPage);
+    await connectedState(doctorPage, patientPage);
+    await connectedState(patientPage, doctorPage);
     const doctorStats = await expectVideoFlowing(doctorPage, 'doctor');
     const patientStats = await expectVideoFlowing(patientPage, 'patient');
     expect(doctorStats.relayed).toBe(false);
@@ -221,8 +246,12 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(TURNSERVER))('the same call
     await doctorPage.goto(`${server.url}/#/consultations/${id}`);
     await doctorPage.getByRole('button', { name: 'Faire entrer le patient' }).click();
 
-    await connectedState(doctorPage);
-    await connectedState(patientPage);
+    try {
+      await connectedState(doctorPage, patientPage);
+      await connectedState(patientPage, doctorPage);
+    } catch (error) {
+      throw new Error(`${String(error)}\ncoturn:\n${await coturn.logTail()}`);
+    }
     const doctorStats = await expectVideoFlowing(doctorPage, 'doctor (relay)');
     const patientStats = await expectVideoFlowing(patientPage, 'patient (relay)');
     expect(doctorStats.relayed).toBe(true);
@@ -275,8 +304,8 @@ describe.skipIf(!existsSync(CHROMIUM) || TEST_DB !== 'postgres')('the same call 
     await doctorPage.getByRole('heading', { name: 'Salle d’attente' }).waitFor();
     await doctorPage.getByRole('button', { name: /^Faire entrer — / }).click();
 
-    await connectedState(doctorPage);
-    await connectedState(patientPage);
+    await connectedState(doctorPage, patientPage);
+    await connectedState(patientPage, doctorPage);
     await expectVideoFlowing(doctorPage, 'doctor (process A)');
     await expectVideoFlowing(patientPage, 'patient (process B)');
     await doctorPage.getByRole('button', { name: 'Raccrocher' }).click();

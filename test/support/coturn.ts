@@ -13,6 +13,8 @@ export const TURNSERVER = '/usr/bin/turnserver';
 export interface Coturn {
   url: string;
   secret: string;
+  /** The end of turnserver's log, for a test's failure message. */
+  logTail(lines?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,10 @@ export async function startCoturn(): Promise<Coturn> {
   return {
     url: `turn:127.0.0.1:${port}?transport=udp`,
     secret,
+    async logTail(lines = 40) {
+      const text = await readFile(log, 'utf8').catch(() => '');
+      return text.split('\n').slice(-lines).join('\n');
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((done) => setTimeout(done, 100));

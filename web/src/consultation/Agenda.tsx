@@ -1,10 +1,11 @@
 // #/agenda — the doctor's side: who is in the waiting room (live), the consultations ahead with their
-// care-pathway status, publishing slots, and scheduling a teleconsultation for someone without an account.
+// care-pathway status (cancel or move them), publishing slots, and scheduling a teleconsultation for someone without an account.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api';
 import { formatDateTime, useI18n } from '../i18n';
 import { navigate } from '../router';
 import { ErrorAlert, Field, Page, Submit, formValues, useAction } from '../ui';
+import { MoveForm } from './MoveForm';
 import { PathwaySummary } from './PathwaySummary';
 import { useLiveEvents, type Consultation, type Slot } from './model';
 import { useConsultationTexts } from './texts';
@@ -39,6 +40,12 @@ export function Agenda() {
     void action.run(async () => {
       await api.post(`/api/consultations/${id}/admit`, {});
       navigate(`/consultations/${id}`);
+    });
+  const cancel = (id: string) =>
+    void action.run(async () => {
+      await api.post(`/api/consultations/${id}/cancel`, {});
+      setDone(c.move.cancelled);
+      await reload();
     });
   const withdraw = (id: string) =>
     void action.run(async () => {
@@ -84,7 +91,20 @@ export function Agenda() {
                 <p>
                   <strong>{formatDateTime(t, item.startsAt)}</strong> — {item.patient?.name ?? (item.invitedEmail ? c.agenda.invitedLabel(item.invitedEmail) : '')} · {c.modes[item.mode]} · {c.statuses[item.status]}
                 </p>
-                {item.patient && <a href={`#/consultations/${item.id}`}>{c.agenda.open}</a>}
+                <div className="actions">
+                  {item.patient && <a href={`#/consultations/${item.id}`}>{c.agenda.open}</a>}
+                  {item.status === 'scheduled' && item.patient && (
+                    <>
+                      <button type="button" className="button secondary" onClick={() => cancel(item.id)} aria-disabled={action.busy || undefined} aria-label={`${c.move.cancel} — ${formatDateTime(t, item.startsAt)}`}>
+                        {c.move.cancel}
+                      </button>
+                      <MoveForm consultation={item} slots={slots} onMoved={async () => {
+                        setDone(c.move.moved);
+                        await reload();
+                      }} />
+                    </>
+                  )}
+                </div>
               </li>
             ))}
           </ul>

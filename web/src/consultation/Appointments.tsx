@@ -1,11 +1,12 @@
 // #/rendez-vous — the patient's appointments: upcoming and past, book a free slot (with the care-pathway
-// questions the reimbursement rules need), cancel, enter the waiting room, read the report.
+// questions the reimbursement rules need), cancel or move, enter the waiting room, read the report.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api';
 import { formatDateTime, useI18n } from '../i18n';
 import { navigate } from '../router';
 import { ErrorAlert, Page, Submit, formValues, useAction } from '../ui';
 import type { Consultation, Slot } from './model';
+import { MoveForm } from './MoveForm';
 import { useConsultationTexts } from './texts';
 
 export function Appointments() {
@@ -66,9 +67,15 @@ export function Appointments() {
                         </a>
                       )}
                       {item.status === 'scheduled' && (
-                        <button type="button" className="button secondary" onClick={() => cancel(item.id)} aria-disabled={action.busy || undefined}>
-                          {c.appointments.cancel}
-                        </button>
+                        <>
+                          <button type="button" className="button secondary" onClick={() => cancel(item.id)} aria-disabled={action.busy || undefined}>
+                            {c.appointments.cancel}
+                          </button>
+                          <MoveForm consultation={item} slots={slots ?? []} onMoved={async () => {
+                            setDone(c.move.moved);
+                            await reload();
+                          }} />
+                        </>
                       )}
                     </div>
                   </li>

@@ -42,6 +42,15 @@ type SignalData = { description: RTCSessionDescriptionInit } | { candidate: RTCI
 const AUDIO_ONLY_BITRATE = 32_000;
 const STATS_EVERY_MS = 2_000;
 const RESTART_AFTER_DISCONNECTED_MS = 3_000;
+const JOURNAL_SIZE = 80;
+/**
+ * The polite side (patient) lets the doctor's offer come first: two offers crossing make the patient roll
+ * its own back while its candidates are being gathered, and Chromium can then gather nothing for the
+ * answer — with a relay-only policy the call never connects. It offers itself only if none arrives.
+ */
+const OFFER_GRACE_MS = 2_000;
+/** Not connected this long after starting (or restarting): ICE is restarted, the doctor's side first. */
+const CONNECT_WATCHDOG_MS = { impolite: 8_000, polite: 13_000 };
 
 export class CallSession {
   #socket: WebSocket | null = null;
@@ -54,6 +63,8 @@ export class CallSession {
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #offerTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdogTimer: ReturnType<typeof setTimeout> | undefined;
   #lastInbound = { bytes: 0, at: 0 };
   #cameraTrack: MediaStreamTrack | null = null;
   #screenTrack: MediaStreamTrack | null = null;
@@ -64,6 +75,9 @@ export class CallSession {
   #lastOutbound = { audio: 0, video: 0, at: 0 };
   /** Wall-clock instant (ms) the connection last became connected: benchmarks read it. */
   connectedAt: number | null = null;
+  /** The last steps of negotiation (no SDP, no addresses): what support and tests read when a call does not connect. */
+  readonly journal: string[] = [];
+  readonly #startedAt = performance.now();
 
   constructor(
     readonly consultationId: string,
@@ -96,6 +110,11 @@ export class CallSession {
     };
   }
 
+  #note(step: string): void {
+    this.journal.push(`${Math.round(performance.now() - this.#startedAt)} ms ${step}`);
+    if (this.journal.length > JOURNAL_SIZE) this.journal.shift();
+  }
+
   #send(message: object): void {
     if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
   }
@@ -108,6 +127,7 @@ export class CallSession {
     } catch {
       return;
     }
+    if (message.type !== 'signal' && message.type !== 'pong') this.#note(`in ${message.type}`);
     switch (message.type) {
       case 'ready':
         this.#admitted = message['status'] === 'in_progress';
@@ -162,12 +182,43 @@ export class CallSession {
   }
 
   #maybeStart(): void {
-    if (this.#admitted && this.#peerPresent && !this.#pc && !this.#closed) this.#createPeerConnection();
+    if (!this.#canStart()) return;
+    if (!this.polite) {
+      this.#createPeerConnection();
+      return;
+    }
+    this.#offerTimer ??= setTimeout(() => {
+      this.#offerTimer = undefined;
+      if (this.#canStart()) {
+        this.#note('no offer received: offering');
+        this.#createPeerConnection();
+      }
+    }, OFFER_GRACE_MS);
+  }
+
+  #canStart(): boolean {
+    return this.#admitted && this.#peerPresent && !this.#pc && !this.#closed;
+  }
+
+  /** Lost candidates or a stuck gathering leave ICE checking forever: restart it until connected. */
+  #armWatchdog(pc: RTCPeerConnection): void {
+    clearTimeout(this.#watchdogTimer);
+    this.#watchdogTimer = setTimeout(() => {
+      if (pc !== this.#pc || pc.connectionState === 'connected' || this.#closed) return;
+      this.#note('not connected in time: ICE restart');
+      // An offer left unanswered blocks renegotiation: take it back first.
+      const rollback = pc.signalingState === 'have-local-offer' ? pc.setLocalDescription({ type: 'rollback' }) : Promise.resolve();
+      void rollback.then(() => pc.restartIce()).catch((error: unknown) => this.#note(`restart failed: ${String(error)}`));
+      this.#armWatchdog(pc);
+    }, this.polite ? CONNECT_WATCHDOG_MS.polite : CONNECT_WATCHDOG_MS.impolite);
   }
 
   #createPeerConnection(): RTCPeerConnection {
     const pc = new RTCPeerConnection({ iceServers: this.ice.iceServers, iceTransportPolicy: this.ice.iceTransportPolicy });
     this.#pc = pc;
+    clearTimeout(this.#offerTimer);
+    this.#offerTimer = undefined;
+    this.#armWatchdog(pc);
     this.#makingOffer = false;
     this.#ignoreOffer = false;
     const remote = new MediaStream();
@@ -175,13 +226,21 @@ export class CallSession {
       remote.addTrack(event.track);
       this.handlers.onRemoteStream(remote);
     };
-    pc.onicecandidate = ({ candidate }) => this.#send({ type: 'signal', data: { candidate: candidate ? candidate.toJSON() : null } });
+    this.#note('peer connection created');
+    pc.onicecandidate = ({ candidate }) => {
+      this.#note(`out candidate ${candidate ? (candidate.type ?? '?') : 'end'}`);
+      this.#send({ type: 'signal', data: { candidate: candidate ? candidate.toJSON() : null } });
+    };
+    pc.oniceconnectionstatechange = () => this.#note(`ice ${pc.iceConnectionState}`);
+    pc.onicegatheringstatechange = () => this.#note(`gathering ${pc.iceGatheringState}`);
     pc.onnegotiationneeded = async () => {
       try {
         this.#makingOffer = true;
         await pc.setLocalDescription();
+        this.#note(`out ${pc.localDescription?.type ?? '?'}`);
         this.#send({ type: 'signal', data: { description: pc.localDescription?.toJSON() } });
       } catch (error) {
+        this.#note(`negotiation failed: ${String(error)}`);
         console.warn('negotiation failed', error);
       } finally {
         this.#makingOffer = false;
@@ -199,6 +258,7 @@ export class CallSession {
   }
 
   #resetPeerConnection(): void {
+    if (this.#pc) this.#note('peer connection reset');
     this.#pc?.close();
     this.#pc = null;
     this.handlers.onRemoteStream(null);
@@ -206,19 +266,25 @@ export class CallSession {
 
   async #onSignal(data: SignalData): Promise<void> {
     const pc = this.#pc ?? (this.#admitted ? this.#createPeerConnection() : null);
-    if (!pc) return;
+    if (!pc) {
+      this.#note('signal dropped: not admitted yet');
+      return;
+    }
     try {
       if ('description' in data) {
         const description = data.description;
         const collision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
         this.#ignoreOffer = !this.polite && collision;
+        this.#note(`in ${description.type ?? '?'}${this.#ignoreOffer ? ' (ignored: collision)' : ''}`);
         if (this.#ignoreOffer) return;
         await pc.setRemoteDescription(description);
         if (description.type === 'offer') {
           await pc.setLocalDescription();
+          this.#note(`out ${pc.localDescription?.type ?? '?'}`);
           this.#send({ type: 'signal', data: { description: pc.localDescription?.toJSON() } });
         }
       } else if (data.candidate) {
+        this.#note(`in candidate ${/ typ (\w+)/.exec(data.candidate.candidate ?? '')?.[1] ?? '?'}`);
         try {
           await pc.addIceCandidate(data.candidate);
         } catch (error) {
@@ -226,26 +292,32 @@ export class CallSession {
         }
       }
     } catch (error) {
+      this.#note(`signal failed: ${String(error)}`);
       console.warn('signal failed', error);
     }
   }
 
   #onConnectionState(pc: RTCPeerConnection): void {
     const state = pc.connectionState;
+    this.#note(`connection ${state}`);
     this.#send({ type: 'peer-state', state: { connection: state } });
     clearTimeout(this.#restartTimer);
     if (state === 'connected') {
+      clearTimeout(this.#watchdogTimer);
       this.connectedAt ??= Date.now();
       this.handlers.onPhase('connected');
     }
     else if (state === 'failed') {
       this.handlers.onPhase('reconnecting');
       pc.restartIce();
+      this.#armWatchdog(pc);
     } else if (state === 'disconnected') {
       // A network blip: give ICE a moment to recover by itself, then restart it.
       this.handlers.onPhase('reconnecting');
       this.#restartTimer = setTimeout(() => {
-        if (pc.connectionState === 'disconnected') pc.restartIce();
+        if (pc.connectionState !== 'disconnected') return;
+        pc.restartIce();
+        this.#armWatchdog(pc);
       }, RESTART_AFTER_DISCONNECTED_MS);
     } else if (state === 'connecting' || state === 'new') this.handlers.onPhase('connecting');
   }
@@ -395,6 +467,8 @@ export class CallSession {
     clearInterval(this.#statsTimer);
     clearTimeout(this.#restartTimer);
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#offerTimer);
+    clearTimeout(this.#watchdogTimer);
     this.#pc?.close();
     this.#pc = null;
     const socket = this.#socket;

@@ -89,6 +89,15 @@ const fr = {
     open: 'Ouvrir',
     notified: 'Un patient est en salle d’attente.',
   },
+  move: {
+    button: 'Déplacer',
+    label: (from: string) => `Nouveau créneau (au lieu du ${from})`,
+    confirm: 'Déplacer le rendez-vous',
+    noSlot: 'Aucun autre créneau libre de ce médecin pour le moment.',
+    moved: 'Rendez-vous déplacé. Les rappels suivront la nouvelle heure.',
+    cancelled: 'Consultation annulée ; le patient en est informé par e-mail.',
+    cancel: 'Annuler',
+  },
   call: {
     title: 'Téléconsultation',
     waitingRoom: 'Salle d’attente',
@@ -236,6 +245,15 @@ const en: Texts = {
     invitedLabel: (email) => `invitation sent to ${email}`,
     open: 'Open',
     notified: 'A patient is in the waiting room.',
+  },
+  move: {
+    button: 'Move',
+    label: (from) => `New slot (instead of ${from})`,
+    confirm: 'Move the appointment',
+    noSlot: 'No other free slot of this doctor for now.',
+    moved: 'Appointment moved. Reminders will follow the new time.',
+    cancelled: 'Consultation cancelled; the patient is told by e-mail.',
+    cancel: 'Cancel',
   },
   call: {
     title: 'Teleconsultation',
