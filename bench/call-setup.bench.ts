@@ -74,7 +74,9 @@ async function measureCalls(webDir: string, env: Record<string, string>, label: 
       if (booked.status !== 201) throw new Error(JSON.stringify(booked.body));
       const id = booked.body.id as string;
       await patientPage.goto(`${server.url}/#/consultations/${id}`);
-      await patientPage.getByRole('button', { name: 'Entrer en salle d’attente' }).click();
+      await patientPage.getByRole('button', { name: 'Entrer en salle d’attente' }).click().catch(async (error: unknown) => {
+        throw new Error(`call ${call}: ${String(error)}\n${await patientPage.locator('main').innerText().catch(() => '')}`);
+      });
       await patientPage.getByText('Vous êtes en salle d’attente.').waitFor();
       await doctorPage.goto(`${server.url}/#/consultations/${id}`);
       // Both sockets open and the patient's camera running: what remains is admission and ICE.
@@ -87,6 +89,8 @@ async function measureCalls(webDir: string, env: Record<string, string>, label: 
       if (call > 0) times.push(both - admittedAt);
       await doctor.client.post(`/api/consultations/${id}/end`, {});
       await doctorPage.getByRole('heading', { name: 'Compte rendu' }).waitFor();
+      // The next slot starts 5 minutes later; the waiting room opens only 30 minutes before a slot.
+      server.advanceClock(5 * 60_000);
     }
     console.log(`  ${label}: ${times.map((ms) => ms.toFixed(0)).join(' ')} ms`);
     return times;
