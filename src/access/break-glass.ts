@@ -1,6 +1,7 @@
 // Break-the-glass: a doctor of the patient's organisation, without a relationship (or opposed), opens
 // the record in an emergency by writing why. The access lasts 30 minutes, reads only, is shown to the
 // patient, and opens an incident for the security officer — all in the transaction of the decision.
+import { openIncident } from '../audit/incidents.js';
 import type { Queryable } from '../kernel/db.js';
 import { assertDecision, type AllowedDecision } from './gate.js';
 
@@ -21,18 +22,14 @@ export async function openEmergencyAccess(q: Queryable, decision: AllowedDecisio
   const expiresAt = new Date(request.now.getTime() + EMERGENCY_ACCESS_MS);
   // The summary names who and whom, never the reason: the reason may hold clinical words and stays in
   // emergency_accesses (for the patient) and in the audit entry's reason field.
-  const incident = await q
-    .insertInto('incidents')
-    .values({
-      kind: 'break_the_glass',
-      summary: `Break-the-glass: user ${decision.actorId} opened the record of patient ${decision.patientId} until ${expiresAt.toISOString()}`,
-      actor_user_id: decision.actorId,
-      patient_id: decision.patientId,
-      source_address: request.sourceAddress,
-      opened_at: request.now,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const incidentId = await openIncident(q, {
+    kind: 'break_the_glass',
+    summary: `Break-the-glass: user ${decision.actorId} opened the record of patient ${decision.patientId} until ${expiresAt.toISOString()}`,
+    actorUserId: decision.actorId,
+    patientId: decision.patientId,
+    sourceAddress: request.sourceAddress,
+    now: request.now,
+  });
   await q
     .insertInto('emergency_accesses')
     .values({
@@ -42,8 +39,8 @@ export async function openEmergencyAccess(q: Queryable, decision: AllowedDecisio
       reason: request.reason,
       starts_at: request.now,
       ends_at: expiresAt,
-      incident_id: incident.id,
+      incident_id: incidentId,
     })
     .execute();
-  return { id: request.id, expiresAt, incidentId: incident.id };
+  return { id: request.id, expiresAt, incidentId };
 }

@@ -119,6 +119,12 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
       return gatedRead(db, input, (tx, decision) => patientSummary(tx, decision, input.now));
     });
 
+    // The professionals of the patient's organisations, for choosing a care-team member by name.
+    scope.get('/api/patients/:patientId/professionals', { schema: { tags: ['access'], params: PatientParams } }, async (request) => {
+      const { patientId } = request.params as { patientId: string };
+      return gatedRead(db, ask(request, patientId, 'care_team.read', 'care'), (tx, decision) => professionalsForPatient(tx, decision));
+    });
+
     scope.post('/api/patients/:patientId/care-team', { schema: { tags: ['access'], params: PatientParams, body: ProfessionalBody } }, async (request, reply) => {
       const { patientId } = request.params as { patientId: string };
       const { professionalId } = request.body as { professionalId: string };

@@ -2,7 +2,7 @@
 // bursts of denials, one account reading an unusual number of patients, and failed logins across many
 // accounts from one address. Each opens one incident (not one per entry) for the security officer.
 import { sql } from 'kysely';
-import type { Db } from '../kernel/db.js';
+import type { Db, Queryable } from '../kernel/db.js';
 import type { IncidentKind } from '../kernel/schema.js';
 
 export const THRESHOLDS = {
@@ -48,6 +48,26 @@ async function findings(db: Db, fromId: number, toId: number): Promise<Finding[]
   ];
 }
 
+export interface NewIncident {
+  kind: IncidentKind;
+  /** Who and what, never clinical words nor secrets: the officer reads it in lists and exports. */
+  summary: string;
+  actorUserId: string | null;
+  patientId: string | null;
+  sourceAddress: string | null;
+  now: Date;
+}
+
+/** The one way an incident is opened, in the caller's transaction (e.g. with the break-the-glass decision). */
+export async function openIncident(q: Queryable, incident: NewIncident): Promise<string> {
+  const row = await q
+    .insertInto('incidents')
+    .values({ kind: incident.kind, summary: incident.summary, actor_user_id: incident.actorUserId, patient_id: incident.patientId, source_address: incident.sourceAddress, opened_at: incident.now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
 /** Opens an incident per finding, unless one of the same kind and subject is still open. */
 export async function detectIncidents(db: Db, fromId: number, toId: number, now: Date): Promise<number> {
   let opened = 0;
@@ -55,10 +75,7 @@ export async function detectIncidents(db: Db, fromId: number, toId: number, now:
     let open = db.selectFrom('incidents').select('id').where('kind', '=', finding.kind).where('status', '!=', 'closed');
     open = finding.actorUserId ? open.where('actor_user_id', '=', finding.actorUserId) : open.where('source_address', '=', finding.sourceAddress);
     if (await open.executeTakeFirst()) continue;
-    await db
-      .insertInto('incidents')
-      .values({ kind: finding.kind, summary: finding.summary, actor_user_id: finding.actorUserId, patient_id: null, source_address: finding.sourceAddress, opened_at: now })
-      .execute();
+    await openIncident(db, { ...finding, patientId: null, now });
     opened += 1;
   }
   return opened;

@@ -82,6 +82,14 @@ describe('attending doctor and care team', () => {
 
   it('the attending doctor adds a care-team member; a nurse may not; the patient removes them and access ends at once', async () => {
     expectProblem(await nurse.client.post(`/api/patients/${patient.userId}/care-team`, { professionalId: doctor.userId }), 404, 'not_found');
+    // The attending doctor chooses from the professionals of the patient's organisation; others see nothing.
+    const professionals = `/api/patients/${patient.userId}/professionals`;
+    expectProblem(await nurse.client.get(professionals), 404, 'not_found');
+    expectProblem(await admin.client.get(professionals), 404, 'not_found');
+    const listed = await secondDoctor.client.get(professionals);
+    expect(listed.status).toBe(200);
+    expect(listed.body.professionals.find((p: any) => p.id === nurse.userId)).toMatchObject({ displayName: expect.any(String), profession: 'Infirmière', organisationName: 'Maison de santé' });
+    expect(listed.body.professionals.map((p: any) => p.id)).not.toContain(patient.userId);
     const added = await secondDoctor.client.post(`/api/patients/${patient.userId}/care-team`, { professionalId: nurse.userId });
     expect(added.status, JSON.stringify(added.body)).toBe(201);
     expectProblem(await patient.client.post('/api/me/care-team', { professionalId: nurse.userId }), 409, 'conflict');

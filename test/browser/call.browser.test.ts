@@ -117,7 +117,7 @@ describe.skipIf(!existsSync(CHROMIUM))('a teleconsultation in two Chromiums', { 
     await patientPage.getByRole('button', { name: /^Déplacer — / }).focus();
     await patientPage.keyboard.press('Enter');
     await patientPage.getByLabel(/^Nouveau créneau/).waitFor();
-    expect(await patientPage.evaluate(() => document.activeElement?.tagName)).toBe('SELECT');
+    expect(await patientPage.evaluate<string | undefined>('document.activeElement?.tagName')).toBe('SELECT');
     await expectAccessible(patientPage, 'appointments, moving (fr)');
     await patientPage.getByRole('button', { name: 'Déplacer le rendez-vous' }).click();
     await patientPage.getByText('Rendez-vous déplacé.').waitFor();

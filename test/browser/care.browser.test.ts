@@ -142,6 +142,13 @@ describe.skipIf(!existsSync(CHROMIUM))('care pages in Chromium', { timeout: 240_
     expect(await page.getByTestId('ins-status').textContent()).toBe('Identité provisoire');
     await page.getByText('Médecin traitant — finalité : Soins').waitFor();
     await page.getByRole('heading', { name: 'Ajouter un membre à l’équipe de soins' }).waitFor();
+    // Chosen by name among the organisation's professionals, never by typing an identifier; not oneself.
+    const choices = page.getByLabel('Professionnel', { exact: true });
+    await choices.locator(`option[value="${emergencyDoctor.userId}"]`).waitFor({ state: 'attached' });
+    expect(await choices.locator(`option[value="${doctor.userId}"]`).count()).toBe(0);
+    await page.getByRole('button', { name: 'Ajouter', exact: true }).click();
+    await page.getByRole('alert').getByText('Choisissez un professionnel.').waitFor();
+    expect(await choices.getAttribute('aria-invalid')).toBe('true');
     await expectAccessibleInBothLanguages(page, 'patient page', 'Jeanne Martin');
 
     // Nav link back to the list.

@@ -5,7 +5,7 @@ import { api } from '../api';
 import { formatDateTime, useI18n } from '../i18n';
 import { ErrorAlert, Page, Submit, UiError, formValues, useAction } from '../ui';
 import { useCareTexts } from './care-texts';
-import { ConfirmButton, SelectField, professionalName, type Professional, type Relationship } from './care-ui';
+import { ConfirmButton, SelectField, professionalName, type Professional, type Relationship, type Candidate } from './care-ui';
 
 interface Opposition {
   id: string;
@@ -28,11 +28,6 @@ interface CareOverview {
   relationships: Relationship[];
   oppositions: Opposition[];
   emergencyAccesses: EmergencyAccess[];
-}
-
-interface Candidate extends Professional {
-  roles: string[];
-  organisationName: string;
 }
 
 export function CareTeam() {

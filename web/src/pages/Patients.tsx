@@ -6,9 +6,9 @@ import { ApiError, api } from '../api';
 import { rolesOf, useApp } from '../context';
 import { formatDateTime, useI18n } from '../i18n';
 import { navigate } from '../router';
-import { ErrorAlert, Field, Page, Submit, UiError, formValues, useAction } from '../ui';
+import { ErrorAlert, Page, Submit, UiError, formValues, useAction } from '../ui';
 import { useCareTexts } from './care-texts';
-import { ConfirmButton, professionalName, type Relationship } from './care-ui';
+import { ConfirmButton, professionalName, SelectField, type Candidate, type Relationship } from './care-ui';
 
 interface PatientSummary {
   id: string;
@@ -174,8 +174,12 @@ function PatientView({ patientId, purpose }: { patientId: string; purpose: 'care
   const [message, setMessage] = useState('');
   const { busy, error, run } = useAction();
 
+  const [professionals, setProfessionals] = useState<Candidate[]>([]);
   const load = useCallback(async () => {
-    setPatient(await api.get<PatientSummary>(`/api/patients/${encodeURIComponent(patientId)}${purpose === 'emergency' ? '?purpose=emergency' : ''}`));
+    const summary = await api.get<PatientSummary>(`/api/patients/${encodeURIComponent(patientId)}${purpose === 'emergency' ? '?purpose=emergency' : ''}`);
+    setPatient(summary);
+    // Only the attending doctor manages the care team: only they need the list to choose from.
+    if (summary.access.basis === 'attending_doctor') setProfessionals((await api.get<{ professionals: Candidate[] }>(`/api/patients/${encodeURIComponent(patientId)}/professionals`)).professionals);
   }, [patientId, purpose]);
 
   useEffect(() => {
@@ -194,7 +198,7 @@ function PatientView({ patientId, purpose }: { patientId: string; purpose: 'care
     const form = event.currentTarget;
     const { professionalId = '' } = formValues(event);
     void change(c.patients.added, async () => {
-      if (!UUID.test(professionalId)) throw new UiError(c.patients.btgBadId);
+      if (!UUID.test(professionalId)) throw new UiError(c.team.chooseRequired);
       await api.post(`/api/patients/${patientId}/care-team`, { professionalId });
       form.reset();
     });
@@ -296,7 +300,16 @@ function PatientView({ patientId, purpose }: { patientId: string; purpose: 'care
           {attending && (
             <form className="care-form" noValidate onSubmit={add}>
               <h3>{c.patients.addMember}</h3>
-              <Field label={c.patients.professionalId} name="professionalId" hint={c.patients.professionalIdHint} problem={error} autoComplete="off" spellCheck={false} />
+              <SelectField label={c.team.addField} name="professionalId" invalid={error instanceof UiError ? error.message : undefined}>
+                <option value="">{c.team.choose}</option>
+                {professionals
+                  .filter((p) => p.id !== session?.user.id && !active.some((r) => r.professional.id === p.id))
+                  .map((p) => (
+                    <option key={`${p.id}-${p.organisationName}`} value={p.id}>
+                      {professionalName(c, p, p.roles)} ({p.organisationName})
+                    </option>
+                  ))}
+              </SelectField>
               <Submit busy={busy}>{c.patients.add}</Submit>
             </form>
           )}

@@ -10,6 +10,12 @@ export interface Professional {
   rpps: string | null;
 }
 
+/** A professional of the patient's organisations, as the lists to choose from give them. */
+export interface Candidate extends Professional {
+  roles: string[];
+  organisationName: string;
+}
+
 export interface Relationship {
   id: string;
   kind: string;
