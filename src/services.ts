@@ -1,4 +1,5 @@
 // The composition root: every long-lived object the routes need, built once from the configuration.
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { BackgroundTasks } from './kernel/background.js';
 import type { Config } from './kernel/config.js';
@@ -14,7 +15,7 @@ import { PasswordHasher } from './identity/passwords.js';
 import { relyingPartyFor, type RelyingParty } from './identity/passkeys.js';
 import { SessionStore } from './identity/sessions.js';
 import { LoginThrottle } from './identity/throttle.js';
-import { createHub, type LiveHub } from './consultation/hub.js';
+import { createHub, revokedSessionsEvent, revokedSessionsOf, topics, type LiveHub } from './consultation/hub.js';
 
 export interface Services {
   config: Config;
@@ -71,11 +72,13 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const background = new BackgroundTasks({ error: (details, message) => console.error(message, details) });
   const mailer = overrides.mailer ?? createMailer(config.smtpUrl, config.mailFrom, join(config.dataDir, 'outbox'));
   const hub = createHub(config, { error: (details, message) => console.error(message, details), warn: (details, message) => console.warn(message, details) });
+  const sessions = new SessionStore(handle.db, config.session, now);
+  shareRevocations(sessions, hub);
   return {
     config,
     db: handle.db,
     databaseKind: handle.kind,
-    sessions: new SessionStore(handle.db, config.session, now),
+    sessions,
     throttle: new LoginThrottle(handle.db, config.login, now),
     hasher: new PasswordHasher(config.login.hashConcurrency),
     box,
@@ -95,4 +98,14 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       await handle.close();
     },
   };
+}
+
+/** Revocations made here reach the other processes' caches through the hub (Redis), and theirs reach ours. */
+function shareRevocations(sessions: SessionStore, hub: LiveHub): void {
+  const processId = randomUUID();
+  sessions.onRevoked = (revoked) => void hub.publish(topics.sessions, revokedSessionsEvent(processId, revoked));
+  hub.subscribe(topics.sessions, (event) => {
+    const hint = revokedSessionsOf(event);
+    if (hint && hint.origin !== processId) sessions.forgetRevoked(hint.revoked);
+  });
 }

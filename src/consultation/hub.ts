@@ -3,12 +3,13 @@
 // Redis and use `RedisHub` (pub/sub fan-out, DESIGN "Growing past one machine"). Events carry
 // identifiers and signaling data, never health content: whoever publishes keeps to that.
 //
-// Topics: `consultation:<id>` (both participants' signaling sockets) and `user:<id>` (that person's
-// /api/live stream). Delivery is always asynchronous (never inside `publish`), in publication order
+// Topics: `consultation:<id>` (both participants' signaling sockets), `user:<id>` (that person's
+// /api/live stream) and `sessions` (revocations, see identity/sessions.ts). Delivery is always asynchronous (never inside `publish`), in publication order
 // within a process; across processes, Redis keeps the order of one publisher. Events published while a
 // process is cut from Redis are lost for it: live events are hints, the database stays the truth.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { RevokedSessions } from '../identity/sessions.js';
 
 /**
  * A frame already serialized, attached to an event under a symbol: listeners of the same process may send
@@ -40,6 +41,8 @@ export interface LiveHub {
 export const topics = {
   consultation: (consultationId: string) => `consultation:${consultationId}`,
   user: (userId: string) => `user:${userId}`,
+  /** Session revocations (identifiers only): each process drops them from its cache, sockets look again. */
+  sessions: 'sessions',
 };
 
 export interface HubLogger {
@@ -248,4 +251,18 @@ export class RedisHub implements LiveHub {
 export function createHub(config: { redisUrl: string | null; redisChannelPrefix: string }, log?: HubLogger): LiveHub {
   if (!config.redisUrl) return new LocalHub(log);
   return new RedisHub({ url: config.redisUrl, channelPrefix: config.redisChannelPrefix, ...(log ? { log } : {}) });
+}
+
+/** A session revocation as it travels on `topics.sessions`; `origin` is the publishing process. */
+export function revokedSessionsEvent(origin: string, revoked: RevokedSessions): LiveEvent {
+  return { type: 'sessions-revoked', origin, ...revoked };
+}
+
+/** Reads a `sessions-revoked` event back; anything malformed (it may come from Redis) gives null. */
+export function revokedSessionsOf(event: LiveEvent): { origin: string; revoked: RevokedSessions } | null {
+  const { type, origin, sessionId, userId, keep } = event as Record<string, unknown>;
+  if (type !== 'sessions-revoked' || typeof origin !== 'string') return null;
+  if (typeof sessionId === 'string') return { origin, revoked: { sessionId } };
+  if (typeof userId === 'string') return { origin, revoked: typeof keep === 'string' ? { userId, keep } : { userId } };
+  return null;
 }

@@ -5,7 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { RequestContext, SecurityEventType } from '../audit/security-events.js';
-import type { SessionStore } from '../identity/sessions.js';
+import type { RevokedSessions, SessionStore } from '../identity/sessions.js';
 import { parseClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 
 /** Close codes (RFC 6455 §7.4; 4000–4999 are the application's). */
@@ -20,8 +20,14 @@ export const CLOSE = {
 
 /** The session is looked up again at least this often while the socket is open… */
 export const SESSION_RECHECK_EVERY_MS = 60_000;
-/** …and on a message, at most this often (the store's own cache lives 5 s). */
-export const SESSION_RECHECK_ON_MESSAGE_MS = 5_000;
+/**
+ * …and on a message, at most this often. Revocations arrive as hints (`sessionRevoked`) at once; this is
+ * the fallback when a hint is lost (Redis unreachable). Every lookup costs a query once the store's 5 s
+ * cache has lapsed — on PGlite, on the event loop that relays the frames.
+ */
+export const SESSION_RECHECK_ON_MESSAGE_MS = 30_000;
+/** After a revocation hint, the session is looked up at this many sweeps too: the revoking transaction may not have committed at the first look. */
+const RECHECKS_AFTER_HINT = 3;
 /** A WebSocket ping this often; a socket that did not answer the previous one is dropped. */
 export const HEARTBEAT_EVERY_MS = 30_000;
 /** A refused message is traced at most once per connection per this period. */
@@ -48,6 +54,7 @@ export interface LiveEnvironment {
 export interface LiveSocketOptions {
   endpoint: 'signal' | 'live';
   userId: string;
+  sessionId: string;
   sessionToken: string;
   context: RequestContext;
   /** Identifiers for the traces (never content). */
@@ -63,6 +70,7 @@ export class LiveSocket {
   #refilledAt = performance.now();
   #sessionCheckedAt: number;
   #sessionCheck: Promise<void> | null = null;
+  #recheckSweeps = 0;
   #invalidTracedAt = -Infinity;
   #alive = true;
   #heartbeatAt = performance.now();
@@ -75,7 +83,11 @@ export class LiveSocket {
     private readonly registry: LiveSockets,
   ) {
     this.#tokens = env.limits.messageBurst;
-    this.#sessionCheckedAt = env.now();
+    // Spread the periodic work: sockets opened together (a reconnect wave after a restart, a benchmark)
+    // would otherwise all come due in the same sweep — thousands of session lookups and pings at once,
+    // stalling the frames queued behind them.
+    this.#sessionCheckedAt = env.now() - Math.random() * SESSION_RECHECK_EVERY_MS * 0.5;
+    this.#heartbeatAt = performance.now() - Math.random() * HEARTBEAT_EVERY_MS * 0.5;
     ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     ws.on('pong', () => {
       this.#alive = true;
@@ -125,7 +137,10 @@ export class LiveSocket {
   /** Called by the registry's sweep. */
   tick(now: number, monotonic: number): void {
     if (this.#closing) return;
-    if (now - this.#sessionCheckedAt >= SESSION_RECHECK_EVERY_MS) void this.checkSession();
+    if (this.#recheckSweeps > 0) {
+      this.#recheckSweeps -= 1;
+      void this.checkSession();
+    } else if (now - this.#sessionCheckedAt >= SESSION_RECHECK_EVERY_MS) void this.checkSession();
     if (monotonic - this.#heartbeatAt >= HEARTBEAT_EVERY_MS) {
       this.#heartbeatAt = monotonic;
       if (!this.#alive) {
@@ -135,6 +150,13 @@ export class LiveSocket {
       this.#alive = false;
       this.ws.ping();
     }
+  }
+
+  /** A revocation hint for this socket's session: look now, and at the next sweeps. */
+  sessionRevoked(): void {
+    if (this.#closing) return;
+    this.#recheckSweeps = RECHECKS_AFTER_HINT;
+    void this.checkSession();
   }
 
   /** Looks the session up again (an open socket counts as activity); closes with 4401 when it ended. */
@@ -235,6 +257,15 @@ export class LiveSockets {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Revocation hints (identity/sessions.ts), from this process or another through the hub. */
+  revoked(revoked: RevokedSessions): void {
+    for (const socket of this.#sockets) {
+      const { sessionId, userId } = socket.options;
+      const concerned = 'sessionId' in revoked ? revoked.sessionId === sessionId : revoked.userId === userId && revoked.keep !== sessionId;
+      if (concerned) socket.sessionRevoked();
+    }
   }
 
   #sweep(): void {

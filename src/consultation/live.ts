@@ -24,12 +24,13 @@ export class LiveStreams {
   ) {}
 
   async open(ws: WebSocket, request: FastifyRequest): Promise<void> {
-    const { userId } = sessionOf(request);
+    const { userId, id: sessionId } = sessionOf(request);
     const socket = new LiveSocket(
       ws,
       {
         endpoint: 'live',
         userId,
+        sessionId,
         sessionToken: request.cookies[SESSION_COOKIE] ?? '',
         context: contextOf(request),
         traceDetail: {},

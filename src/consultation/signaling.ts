@@ -18,6 +18,7 @@ import { contextOf } from '../kernel/http.js';
 import type { Services } from '../services.js';
 import { backgroundTracer, refusalDetail, socketGuard } from './admission.js';
 import { CallMember, CallRooms } from './call-room.js';
+import { revokedSessionsOf, topics } from './hub.js';
 import { LiveSocket, LiveSockets, type LiveEnvironment } from './live-socket.js';
 import { LiveStreams } from './live.js';
 import { findParticipation, type Participation } from './participation.js';
@@ -46,7 +47,15 @@ export function signalingRoutes(app: FastifyInstance, services: Services): void 
   const streams = new LiveStreams(hub, env, registry);
   /** The participation admitted by the preHandler, for the upgrade that follows. */
   const admitted = new WeakMap<FastifyRequest, Participation>();
-  app.addHook('onClose', async () => registry.stop());
+  // Revocations close the sockets of ended sessions at once, whichever process revoked them.
+  const stopHints = hub.subscribe(topics.sessions, (event) => {
+    const hint = revokedSessionsOf(event);
+    if (hint) registry.revoked(hint.revoked);
+  });
+  app.addHook('onClose', async () => {
+    stopHints();
+    registry.stop();
+  });
 
   const guardOptions = { sessions: services.sessions, secureCookies: config.session.secureCookies, publicUrl: config.publicUrl, db };
 
@@ -94,6 +103,7 @@ export function signalingRoutes(app: FastifyInstance, services: Services): void 
       {
         endpoint: 'signal',
         userId: participation.role === 'doctor' ? participation.consultation.doctorId : participation.consultation.patientId,
+        sessionId: sessionOf(request).id,
         sessionToken: request.cookies[SESSION_COOKIE] ?? '',
         context: contextOf(request),
         traceDetail: { consultationId },

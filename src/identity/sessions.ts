@@ -1,7 +1,9 @@
 // Server-side sessions: the cookie holds a random token, the database holds its hash. Idle and absolute
 // timeouts, revocation one by one or all at once. A small in-process cache keeps the per-request check
-// cheap; revocations made by this process take effect at once, those made by another process within
-// CACHE_TTL_MS.
+// cheap; revocations made by this process take effect at once, those made by another process as soon as
+// its hint arrives through the hub (`onRevoked` / `forgetRevoked`, wired in services.ts), and within
+// CACHE_TTL_MS at worst (no Redis between the processes, or a hint lost). Open WebSockets get the same
+// hints and look their session up again at once.
 import type { Config } from '../kernel/config.js';
 import { hashToken, randomToken } from '../kernel/crypto.js';
 import type { Db, Queryable } from '../kernel/db.js';
@@ -38,6 +40,9 @@ interface CacheEntry {
   persistedLastSeen: number;
 }
 
+/** Which sessions were revoked: one, or all of a user's but `keep`. Identifiers only. */
+export type RevokedSessions = { sessionId: string } | { userId: string; keep?: string };
+
 export interface NewSession {
   userId: string;
   secondFactorPending: boolean;
@@ -55,6 +60,11 @@ export class SessionStore {
    * read from the database at every request, so a concurrent read of the old row is never cached.
    */
   readonly #volatileUntil = new Map<string, number>();
+  /**
+   * Told of each revocation, possibly before its transaction commits: listeners treat it as a hint to
+   * look again (the database stays the truth), never as the revocation itself.
+   */
+  onRevoked: ((revoked: RevokedSessions) => void) | null = null;
 
   constructor(
     private readonly db: Db,
@@ -180,6 +190,7 @@ export class SessionStore {
       .where('revoked_at', 'is', null)
       .execute();
     this.#forgetSession(sessionId);
+    this.onRevoked?.({ sessionId });
   }
 
   /** Ends every session of a user (log out everywhere, password or factor change), but `keep`. */
@@ -191,10 +202,21 @@ export class SessionStore {
       .where('revoked_at', 'is', null);
     if (keep) query = query.where('id', '!=', keep);
     const result = await query.executeTakeFirst();
+    this.#forgetUser(userId, keep);
+    this.onRevoked?.(keep ? { userId, keep } : { userId });
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Another process revoked these sessions: drop them from this process's cache. */
+  forgetRevoked(revoked: RevokedSessions): void {
+    if ('sessionId' in revoked) this.#forgetSession(revoked.sessionId);
+    else this.#forgetUser(revoked.userId, revoked.keep);
+  }
+
+  #forgetUser(userId: string, keep?: string): void {
     for (const entry of [...this.#cache.values()]) {
       if (entry.session.userId === userId && entry.session.id !== keep) this.#forgetSession(entry.session.id);
     }
-    return Number(result.numUpdatedRows);
   }
 
   async listActive(userId: string) {

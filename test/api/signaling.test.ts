@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { topics } from '../../src/consultation/hub.js';
 import type { ConsultationStatus } from '../../src/kernel/schema.js';
+import { Client } from '../support/client.js';
 import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
 import { inviteMember, enrolTotp, logIn, signUpPatient, type Account } from '../support/factories.js';
 import { startTestServer, TEST_DB, type TestServer } from '../support/server.js';
@@ -462,12 +463,24 @@ describe('signaling on one server', () => {
       const live = await open(server, '/api/live', account);
       await live.next();
       expect((await client.post('/api/logout')).status).toBe(204);
-      server.advanceClock(6_000);
-      peer.send({ type: 'ping' });
+      // At once, clock unmoved and no traffic: the revocation is pushed to the sockets of that session.
       expect((await peer.closed).code).toBe(4401);
-      // The stream without traffic: within the periodic re-check (the clock moved past it).
-      server.advanceClock(61_000);
       expect((await live.closed).code).toBe(4401);
+    });
+
+    it('ending another of one’s sessions closes that session’s sockets, not those of the current one', async () => {
+      const id = await insertConsultation(server, care, { status: 'in_progress' });
+      const kept = await logIn(server, care.patient);
+      const other = await logIn(server, care.patient);
+      const live = await open(server, '/api/live', { ...care.patient, client: kept });
+      await live.next();
+      const { peer } = await join(server, id, { ...care.patient, client: other });
+      const otherId = ((await other.get('/api/sessions')).body as Array<{ id: string; current: boolean }>).find((entry) => entry.current)!.id;
+      expect((await kept.delete(`/api/sessions/${otherId}`)).status).toBe(204);
+      expect((await peer.closed).code).toBe(4401);
+      live.send({ type: 'ping' });
+      expect(await live.next()).toEqual({ type: 'pong' });
+      await live.close();
     });
 
     it('past the idle timeout: the open socket closes with 4401, a new one is refused with 401 session_expired', async () => {
@@ -556,6 +569,20 @@ describe.runIf(redisUp)('two server processes sharing PostgreSQL and Redis (REDI
     await again.close();
     expect(await doctor.next((frame) => frame.type === 'peer-left')).toEqual({ type: 'peer-left' });
     await doctor.close();
+  });
+
+  it('a logout on one process closes the session’s socket on the other at once, and that process refuses the cookie at once', async () => {
+    const client = await logIn(first, care.doctor);
+    const account = { ...care.doctor, client };
+    const live = await open(second, '/api/live', account);
+    expect(await live.next()).toEqual({ type: 'ready' });
+    // The second process has the session in its cache now.
+    const onSecond = new Client(second.url);
+    for (const [name, value] of client.cookies) onSecond.cookies.set(name, value);
+    expect((await onSecond.get('/api/sessions')).status).toBe(200);
+    expect((await client.post('/api/logout')).status).toBe(204);
+    expect((await live.closed).code).toBe(4401);
+    expect((await onSecond.get('/api/sessions')).status).toBe(401);
   });
 
   it('a live event published on one process reaches the person connected to the other', async () => {
