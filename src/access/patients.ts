@@ -85,8 +85,9 @@ export async function careOverview(q: Queryable, decision: AllowedDecision<'care
 }
 
 /** Doctors and health professionals of the patient's organisations, to choose a care team from. */
-export async function professionalsForPatient(q: Queryable, decision: AllowedDecision<'care_team.read'>) {
-  assertDecision(decision, 'care_team.read');
+/** The patient's own list (`care_team.read`, patient_self), or the attending doctor's (`care_team.manage`). */
+export async function professionalsForPatient(q: Queryable, decision: AllowedDecision<'care_team.read' | 'care_team.manage'>) {
+  assertDecision(decision, 'care_team.read', 'care_team.manage');
   const rows = await q
     .selectFrom('member_roles as patient')
     .innerJoin('member_roles as professional', 'professional.organisation_id', 'patient.organisation_id')

@@ -119,10 +119,13 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
       return gatedRead(db, input, (tx, decision) => patientSummary(tx, decision, input.now));
     });
 
-    // The professionals of the patient's organisations, for choosing a care-team member by name.
+    // The professionals of the patient's organisations, for the attending doctor choosing a care-team
+    // member: `care_team.manage`, since the list names every organisation the patient belongs to.
     scope.get('/api/patients/:patientId/professionals', { schema: { tags: ['access'], params: PatientParams } }, async (request) => {
       const { patientId } = request.params as { patientId: string };
-      return gatedRead(db, ask(request, patientId, 'care_team.read', 'care'), (tx, decision) => professionalsForPatient(tx, decision));
+      // Traced as what it is: opening the list to choose from, not a change.
+      const input = ask(request, patientId, 'care_team.manage', 'care', { detail: { view: 'professionals' } });
+      return gatedRead(db, input, (tx, decision) => professionalsForPatient(tx, decision));
     });
 
     scope.post('/api/patients/:patientId/care-team', { schema: { tags: ['access'], params: PatientParams, body: ProfessionalBody } }, async (request, reply) => {

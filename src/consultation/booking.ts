@@ -183,13 +183,14 @@ export async function cancelConsultation(q: Queryable, decision: AllowedDecision
   if (row.relationship_id) await endRelationshipAt(q, row.relationship_id, now);
 }
 
-/** Moving to another free slot of the same doctor; the reminders will be sent again for the new time. */
+/** Moving to another free slot of the same doctor in the same organisation; the reminders will be sent again for the new time. */
 export async function moveConsultation(q: Queryable, decision: AllowedDecision<'consultation.schedule'>, consultationId: string, slot: LockedSlot, now: Date, followUpDays: number): Promise<void> {
   assertDecision(decision, 'consultation.schedule');
-  const current = await q.selectFrom('consultations').select(['doctor_id', 'relationship_id', 'status']).where('id', '=', consultationId).where('patient_id', '=', decision.patientId).forUpdate().executeTakeFirst();
+  const current = await q.selectFrom('consultations').select(['doctor_id', 'organisation_id', 'relationship_id', 'status']).where('id', '=', consultationId).where('patient_id', '=', decision.patientId).forUpdate().executeTakeFirst();
   if (!current) throw new AppError('not_found');
   if (current.status !== 'scheduled') throw new AppError('consultation_state', { fr: 'Seule une consultation à venir peut être déplacée.', en: 'Only an upcoming consultation can be moved.' });
-  if (slot.doctorId !== current.doctor_id) throw new AppError('not_found');
+  // Same doctor, same organisation: the patient's membership and the care relationship belong to it.
+  if (slot.doctorId !== current.doctor_id || slot.organisationId !== current.organisation_id) throw new AppError('not_found');
   await q
     .updateTable('consultations')
     .set({ slot_id: slot.id, starts_at: slot.startsAt, ends_at: slot.endsAt, mode: slot.mode, reminder_day_before_at: null, reminder_soon_at: null, waiting_since: null })

@@ -1,6 +1,7 @@
 // An iCalendar (RFC 5545) event for an appointment reminder: the time and the link, nothing else — no
 // doctor name or specialty, which could reveal a condition (DESIGN invariant 6).
 const CRLF = '\r\n';
+const SEQUENCE_EPOCH_MS = Date.UTC(2025, 0, 1);
 
 /** RFC 5545 §3.3.11: backslash, semicolon, comma and newlines are escaped in TEXT values. */
 function text(value: string): string {
@@ -55,7 +56,8 @@ export function icsFor(event: CalendarEvent): string {
     `DTSTART:${utc(event.startsAt)}`,
     `DTEND:${utc(event.endsAt)}`,
     // Each change carries a higher sequence than the last, so calendars replace the earlier version.
-    `SEQUENCE:${Math.floor(event.stamp.getTime() / 1000)}`,
+    // Seconds since 2025: increasing, and within RFC 5545's 32-bit INTEGER until 2093.
+    `SEQUENCE:${Math.max(0, Math.floor((event.stamp.getTime() - SEQUENCE_EPOCH_MS) / 1000))}`,
     `STATUS:${event.cancelled ? 'CANCELLED' : 'CONFIRMED'}`,
     `SUMMARY:${text(event.summary)}`,
     `DESCRIPTION:${text(event.description)}`,

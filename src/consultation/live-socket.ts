@@ -27,7 +27,9 @@ export const SESSION_RECHECK_EVERY_MS = 60_000;
  */
 export const SESSION_RECHECK_ON_MESSAGE_MS = 30_000;
 /** After a revocation hint, the session is looked up at this many sweeps too: the revoking transaction may not have committed at the first look. */
-const RECHECKS_AFTER_HINT = 3;
+const RECHECKS_AFTER_HINT = 5;
+/** Hints are kept this long for sockets still joining when they arrive (admitted just before the revocation). */
+const HINTS_KEPT_MS = 10_000;
 /** A WebSocket ping this often; a socket that did not answer the previous one is dropped. */
 export const HEARTBEAT_EVERY_MS = 30_000;
 /** A refused message is traced at most once per connection per this period. */
@@ -230,6 +232,7 @@ function bufferOf(data: RawData): Buffer {
 /** Every live socket of this process, swept by one timer (session re-checks, heartbeats). */
 export class LiveSockets {
   readonly #sockets = new Set<LiveSocket>();
+  #recentHints: Array<{ at: number; revoked: RevokedSessions }> = [];
   #timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly now: () => number) {}
@@ -240,6 +243,9 @@ export class LiveSockets {
 
   add(socket: LiveSocket): void {
     this.#sockets.add(socket);
+    const since = performance.now() - HINTS_KEPT_MS;
+    this.#recentHints = this.#recentHints.filter((hint) => hint.at >= since);
+    if (this.#recentHints.some((hint) => concerns(hint.revoked, socket))) socket.sessionRevoked();
     if (!this.#timer) {
       this.#timer = setInterval(() => this.#sweep(), SWEEP_EVERY_MS);
       this.#timer.unref();
@@ -261,11 +267,9 @@ export class LiveSockets {
 
   /** Revocation hints (identity/sessions.ts), from this process or another through the hub. */
   revoked(revoked: RevokedSessions): void {
-    for (const socket of this.#sockets) {
-      const { sessionId, userId } = socket.options;
-      const concerned = 'sessionId' in revoked ? revoked.sessionId === sessionId : revoked.userId === userId && revoked.keep !== sessionId;
-      if (concerned) socket.sessionRevoked();
-    }
+    this.#recentHints.push({ at: performance.now(), revoked });
+    if (this.#recentHints.length > 1_000) this.#recentHints.shift();
+    for (const socket of this.#sockets) if (concerns(revoked, socket)) socket.sessionRevoked();
   }
 
   #sweep(): void {
@@ -273,4 +277,9 @@ export class LiveSockets {
     const monotonic = performance.now();
     for (const socket of this.#sockets) socket.tick(now, monotonic);
   }
+}
+
+function concerns(revoked: RevokedSessions, socket: LiveSocket): boolean {
+  const { sessionId, userId } = socket.options;
+  return 'sessionId' in revoked ? revoked.sessionId === sessionId : revoked.userId === userId && revoked.keep !== sessionId;
 }

@@ -239,6 +239,8 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
         await moveConsultation(tx, decision, consultationId, free, input.now, config.consultation.followUpDays);
         return free;
       });
+      // A patient already in the waiting room leaves it: the page reloads the appointment's new time.
+      publish(topics.consultation(consultationId), { type: 'moved' });
       publish(topics.user(participation.consultation.doctorId), { type: 'agenda-changed' });
       publish(topics.user(participation.consultation.patientId), { type: 'agenda-changed' });
       if (participation.role === 'doctor') tellPatient(participation, 'moved', slot);

@@ -96,6 +96,8 @@ describe('attending doctor and care team', () => {
 
     const seen = await nurse.client.get(`/api/patients/${patient.userId}`);
     expect(seen.status).toBe(200);
+    // A care-team member reads the record, not the list of the patient's organisations' staff.
+    expectProblem(await nurse.client.get(professionals), 404, 'not_found');
     expect(seen.body.access).toEqual({ basis: 'care_team', purpose: 'care' });
     // The nurse reads, but does not manage the care team.
     expectProblem(await nurse.client.post(`/api/patients/${patient.userId}/care-team`, { professionalId: doctor.userId }), 404, 'not_found');
@@ -115,7 +117,9 @@ describe('attending doctor and care team', () => {
       .orderBy('id')
       .execute();
     // Refused changes (bad professional, conflict, already ended) keep their decision's trace: the gate said yes.
-    expect(entries.map((entry) => [entry.actor_role, entry.resource_type, (entry.detail as Record<string, string>)['change']])).toEqual([
+    // (The attending doctor's opening of the list to choose from is traced too, as a view, not a change.)
+    expect(entries.filter((entry) => (entry.detail as Record<string, string>)['view'] === 'professionals')).toHaveLength(1);
+    expect(entries.filter((entry) => !(entry.detail as Record<string, string>)['view']).map((entry) => [entry.actor_role, entry.resource_type, (entry.detail as Record<string, string>)['change']])).toEqual([
       ['self', 'care_relationship', 'attending_doctor.declared'], // a nurse: refused
       ['self', 'care_relationship', 'attending_doctor.declared'], // unknown id: refused
       ['self', 'care_relationship', 'attending_doctor.declared'],

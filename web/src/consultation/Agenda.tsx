@@ -5,6 +5,7 @@ import { api } from '../api';
 import { formatDateTime, useI18n } from '../i18n';
 import { navigate } from '../router';
 import { ErrorAlert, Field, Page, Submit, formValues, useAction } from '../ui';
+import { ConfirmButton } from '../pages/care-ui';
 import { MoveForm } from './MoveForm';
 import { PathwaySummary } from './PathwaySummary';
 import { useLiveEvents, type Consultation, type Slot } from './model';
@@ -95,9 +96,13 @@ export function Agenda() {
                   {item.patient && <a href={`#/consultations/${item.id}`}>{c.agenda.open}</a>}
                   {item.status === 'scheduled' && item.patient && (
                     <>
-                      <button type="button" className="button secondary" onClick={() => cancel(item.id)} aria-disabled={action.busy || undefined} aria-label={`${c.move.cancel} — ${formatDateTime(t, item.startsAt)}`}>
-                        {c.move.cancel}
-                      </button>
+                      <ConfirmButton
+                        label={c.move.cancel}
+                        accessibleLabel={`${c.move.cancel} — ${formatDateTime(t, item.startsAt)}`}
+                        question={c.appointments.cancelQuestion}
+                        onConfirm={() => cancel(item.id)}
+                        busy={action.busy}
+                      />
                       <MoveForm consultation={item} slots={slots} onMoved={async () => {
                         setDone(c.move.moved);
                         await reload();

@@ -43,7 +43,8 @@ export function Call({ consultationId }: { consultationId: string }) {
       </Page>
     );
   }
-  return <Room consultation={consultation} role={role} title={title} onEnded={() => void load.run(reload)} />;
+  // Keyed by the time: a moved appointment starts a fresh room (out of the waiting room, new time shown).
+  return <Room key={consultation.startsAt} consultation={consultation} role={role} title={title} onEnded={() => void load.run(reload)} />;
 }
 
 function Room({ consultation, role, title, onEnded }: Loaded & { title: string; onEnded: () => void }) {
@@ -93,7 +94,7 @@ function Room({ consultation, role, title, onEnded }: Loaded & { title: string; 
         onPeerPresence: setPeerPresent,
         onEvent: (event) => {
           if (event.type === 'admitted') setAdmitted(true);
-          if (event.type === 'ended' || event.type === 'cancelled') onEnded();
+          if (event.type === 'ended' || event.type === 'cancelled' || event.type === 'moved') onEnded();
           setEvents((n) => n + 1);
         },
         onError: () => undefined,

@@ -22,6 +22,7 @@ export function MoveForm({ consultation, slots, onMoved }: MoveFormProps) {
   const { busy, error, run } = useAction();
   const formId = useId();
   const select = useRef<HTMLSelectElement>(null);
+  const toggle = useRef<HTMLButtonElement>(null);
   const choices = slots.filter((slot) => !slot.booked && slot.doctorId === consultation.doctor.id);
 
   useEffect(() => {
@@ -33,17 +34,19 @@ export function MoveForm({ consultation, slots, onMoved }: MoveFormProps) {
     void run(async () => {
       await api.post(`/api/consultations/${consultation.id}/move`, { slotId });
       setOpen(false);
+      // The form disappears under the focus: give it back to the button that opened it.
+      toggle.current?.focus();
       await onMoved();
     });
   };
 
   return (
     <>
-      <button type="button" className="button secondary" aria-expanded={open} aria-controls={formId} aria-label={`${c.move.button} — ${formatDateTime(t, consultation.startsAt)}`} onClick={() => setOpen(!open)}>
+      <button ref={toggle} type="button" className="button secondary" aria-expanded={open} aria-controls={formId} aria-label={`${c.move.button} — ${formatDateTime(t, consultation.startsAt)}`} onClick={() => setOpen(!open)}>
         {c.move.button}
       </button>
       <div id={formId} className="move-panel" hidden={!open}>
-        {open && choices.length === 0 && <p>{c.move.noSlot}</p>}
+        <p role="status">{open && choices.length === 0 ? c.move.noSlot : ''}</p>
         {open && choices.length > 0 && (
           <form onSubmit={submit} noValidate className="move-form">
             <ErrorAlert error={error} />

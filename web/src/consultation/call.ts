@@ -130,6 +130,8 @@ export class CallSession {
     if (message.type !== 'signal' && message.type !== 'pong') this.#note(`in ${message.type}`);
     switch (message.type) {
       case 'ready':
+        // A reconnected socket: the other side resets on our peer-joined, so start afresh here too.
+        if (this.#pc) this.#resetPeerConnection();
         this.#admitted = message['status'] === 'in_progress';
         this.#setPeerPresent(message['peerPresent'] === true);
         if (message['status'] === 'ended') this.#ended();
@@ -148,6 +150,10 @@ export class CallSession {
         break;
       case 'peer-left':
         this.#setPeerPresent(false);
+        // Alone: nothing to restart towards until the other side is back (peer-joined starts afresh).
+        clearTimeout(this.#watchdogTimer);
+        clearTimeout(this.#offerTimer);
+        this.#offerTimer = undefined;
         break;
       case 'signal':
         void this.#onSignal(message['data'] as SignalData);
@@ -201,16 +207,18 @@ export class CallSession {
   }
 
   /** Lost candidates or a stuck gathering leave ICE checking forever: restart it until connected. */
-  #armWatchdog(pc: RTCPeerConnection): void {
+  #armWatchdog(pc: RTCPeerConnection, attempt = 0): void {
     clearTimeout(this.#watchdogTimer);
+    // Doubling delays (up to a minute): a slow network gets the time to connect between restarts.
+    const delay = Math.min(60_000, (this.polite ? CONNECT_WATCHDOG_MS.polite : CONNECT_WATCHDOG_MS.impolite) * 2 ** attempt);
     this.#watchdogTimer = setTimeout(() => {
-      if (pc !== this.#pc || pc.connectionState === 'connected' || this.#closed) return;
+      if (pc !== this.#pc || pc.connectionState === 'connected' || this.#closed || !this.#peerPresent) return;
       this.#note('not connected in time: ICE restart');
       // An offer left unanswered blocks renegotiation: take it back first.
       const rollback = pc.signalingState === 'have-local-offer' ? pc.setLocalDescription({ type: 'rollback' }) : Promise.resolve();
       void rollback.then(() => pc.restartIce()).catch((error: unknown) => this.#note(`restart failed: ${String(error)}`));
-      this.#armWatchdog(pc);
-    }, this.polite ? CONNECT_WATCHDOG_MS.polite : CONNECT_WATCHDOG_MS.impolite);
+      this.#armWatchdog(pc, attempt + 1);
+    }, delay);
   }
 
   #createPeerConnection(): RTCPeerConnection {
@@ -309,14 +317,16 @@ export class CallSession {
     }
     else if (state === 'failed') {
       this.handlers.onPhase('reconnecting');
-      pc.restartIce();
+      // The doctor restarts; the patient waits for that offer (crossing restarts would roll back), with
+      // its watchdog as the fallback.
+      if (!this.polite) pc.restartIce();
       this.#armWatchdog(pc);
     } else if (state === 'disconnected') {
       // A network blip: give ICE a moment to recover by itself, then restart it.
       this.handlers.onPhase('reconnecting');
       this.#restartTimer = setTimeout(() => {
         if (pc.connectionState !== 'disconnected') return;
-        pc.restartIce();
+        if (!this.polite) pc.restartIce();
         this.#armWatchdog(pc);
       }, RESTART_AFTER_DISCONNECTED_MS);
     } else if (state === 'connecting' || state === 'new') this.handlers.onPhase('connecting');

@@ -96,7 +96,7 @@ const fr = {
     noSlot: 'Aucun autre créneau libre de ce médecin pour le moment.',
     moved: 'Rendez-vous déplacé. Les rappels suivront la nouvelle heure.',
     cancelled: 'Consultation annulée ; le patient en est informé par e-mail.',
-    cancel: 'Annuler',
+    cancel: 'Annuler la consultation',
   },
   call: {
     title: 'Téléconsultation',
@@ -253,7 +253,7 @@ const en: Texts = {
     noSlot: 'No other free slot of this doctor for now.',
     moved: 'Appointment moved. Reminders will follow the new time.',
     cancelled: 'Consultation cancelled; the patient is told by e-mail.',
-    cancel: 'Cancel',
+    cancel: 'Cancel the consultation',
   },
   call: {
     title: 'Teleconsultation',

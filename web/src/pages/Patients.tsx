@@ -175,11 +175,17 @@ function PatientView({ patientId, purpose }: { patientId: string; purpose: 'care
   const { busy, error, run } = useAction();
 
   const [professionals, setProfessionals] = useState<Candidate[]>([]);
+  const [professionalsError, setProfessionalsError] = useState<unknown>(null);
   const load = useCallback(async () => {
     const summary = await api.get<PatientSummary>(`/api/patients/${encodeURIComponent(patientId)}${purpose === 'emergency' ? '?purpose=emergency' : ''}`);
     setPatient(summary);
-    // Only the attending doctor manages the care team: only they need the list to choose from.
-    if (summary.access.basis === 'attending_doctor') setProfessionals((await api.get<{ professionals: Candidate[] }>(`/api/patients/${encodeURIComponent(patientId)}/professionals`)).professionals);
+    // Only the attending doctor manages the care team: only they need the list to choose from. A failure
+    // there leaves the record on screen; the form says the list is missing.
+    if (summary.access.basis === 'attending_doctor') {
+      api
+        .get<{ professionals: Candidate[] }>(`/api/patients/${encodeURIComponent(patientId)}/professionals`)
+        .then((answer) => setProfessionals(answer.professionals), setProfessionalsError);
+    }
   }, [patientId, purpose]);
 
   useEffect(() => {
@@ -300,6 +306,7 @@ function PatientView({ patientId, purpose }: { patientId: string; purpose: 'care
           {attending && (
             <form className="care-form" noValidate onSubmit={add}>
               <h3>{c.patients.addMember}</h3>
+              <ErrorAlert error={professionalsError} />
               <SelectField label={c.team.addField} name="professionalId" invalid={error instanceof UiError ? error.message : undefined}>
                 <option value="">{c.team.choose}</option>
                 {professionals
