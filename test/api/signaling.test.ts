@@ -429,6 +429,25 @@ describe('signaling on one server', () => {
     });
   });
 
+  describe('a consultation moved while its sockets are open', () => {
+    it('tells both participants (the waiting room reloads the new time); another organisation’s slot is refused', async () => {
+      const id = await insertConsultation(server, care, { startsInMs: 10 * 60_000 });
+      const { peer } = await join(server, id, care.patient);
+      const published = await care.doctor.client.post('/api/availability', { startsAt: new Date(server.services.now() + 5 * 3600_000).toISOString(), durationMinutes: 20 });
+      expect(published.status, JSON.stringify(published.body)).toBe(201);
+      expect((await care.doctor.client.post(`/api/consultations/${id}/move`, { slotId: published.body.ids[0] })).status).toBe(204);
+      expect(await peer.next((frame) => frame.type === 'moved')).toEqual({ type: 'moved' });
+      await peer.close();
+
+      // The same doctor in a second organisation: that organisation's slot does not take this consultation.
+      const other = await server.services.db.insertInto('organisations').values({ name: 'Autre centre', finess: null }).returning('id').executeTakeFirstOrThrow();
+      await server.services.db.insertInto('member_roles').values({ user_id: care.doctor.userId, organisation_id: other.id, role: 'doctor' }).execute();
+      const elsewhere = await care.doctor.client.post('/api/availability', { startsAt: new Date(server.services.now() + 8 * 3600_000).toISOString(), durationMinutes: 20, organisationId: other.id });
+      expect(elsewhere.status, JSON.stringify(elsewhere.body)).toBe(201);
+      expect((await care.doctor.client.post(`/api/consultations/${id}/move`, { slotId: elsewhere.body.ids[0] })).status).toBe(404);
+    });
+  });
+
   describe('/api/live', () => {
     it('carries the events of the signed-in person only', async () => {
       const live = await open(server, '/api/live', care.doctor);
