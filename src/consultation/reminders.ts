@@ -62,7 +62,7 @@ export async function recipientOf(db: Db, patientId: string | null, invitationId
   return null;
 }
 
-export function reminderMail(publicUrl: string, kind: Kind, appointment: { id: string; email: string; startsAt: Date; endsAt: Date; now: Date }) {
+export function reminderMail(publicUrl: string, kind: Kind, appointment: Appointment) {
   const link = `${publicUrl}/#/consultations/${appointment.id}`;
   const whenFr = PARIS.format(appointment.startsAt);
   const whenEn = PARIS_EN.format(appointment.startsAt);
@@ -79,18 +79,32 @@ export function reminderMail(publicUrl: string, kind: Kind, appointment: { id: s
       'Check your camera and microphone, then enter the waiting room:',
       link,
     ].join('\n'),
-    attachments: [
-      {
-        filename: 'rendez-vous.ics',
-        contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
-        content: icsFor({ uid: `${appointment.id}@${new URL(publicUrl).hostname}`, startsAt: appointment.startsAt, endsAt: appointment.endsAt, stamp: appointment.now, summary: 'Téléconsultation Ausculta', url: link, description: `Salle d’attente / waiting room : ${link}` }),
-      },
-    ],
+    attachments: [calendarAttachment(publicUrl, appointment, `Salle d’attente / waiting room : ${link}`)],
+  };
+}
+
+type Appointment = { id: string; email: string; startsAt: Date; endsAt: Date; now: Date };
+
+/** The appointment as an .ics event, one UID per consultation so that each mail updates the same event. */
+function calendarAttachment(publicUrl: string, appointment: Appointment, description: string, cancelled = false) {
+  return {
+    filename: 'rendez-vous.ics',
+    contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
+    content: icsFor({
+      uid: `${appointment.id}@${new URL(publicUrl).hostname}`,
+      startsAt: appointment.startsAt,
+      endsAt: appointment.endsAt,
+      stamp: appointment.now,
+      summary: 'Téléconsultation Ausculta',
+      url: `${publicUrl}/#/consultations/${appointment.id}`,
+      description,
+      cancelled,
+    }),
   };
 }
 
 /** The doctor moved or cancelled the appointment: the patient learns it by mail (time and link only). */
-export function changeMail(publicUrl: string, change: 'moved' | 'cancelled', appointment: { id: string; email: string; startsAt: Date; endsAt: Date; now: Date }) {
+export function changeMail(publicUrl: string, change: 'moved' | 'cancelled', appointment: Appointment) {
   const link = `${publicUrl}/#/rendez-vous`;
   const whenFr = PARIS.format(appointment.startsAt);
   const whenEn = PARIS_EN.format(appointment.startsAt);
@@ -102,21 +116,6 @@ export function changeMail(publicUrl: string, change: 'moved' | 'cancelled', app
     to: appointment.email,
     subject: `Ausculta : ${lines.subject}`,
     text: [lines.fr, 'Vos rendez-vous :', link, '', lines.en, 'Your appointments:', link].join('\n'),
-    attachments: [
-      {
-        filename: 'rendez-vous.ics',
-        contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
-        content: icsFor({
-          uid: `${appointment.id}@${new URL(publicUrl).hostname}`,
-          startsAt: appointment.startsAt,
-          endsAt: appointment.endsAt,
-          stamp: appointment.now,
-          summary: 'Téléconsultation Ausculta',
-          url: `${publicUrl}/#/consultations/${appointment.id}`,
-          description: `Vos rendez-vous / your appointments : ${link}`,
-          cancelled: change === 'cancelled',
-        }),
-      },
-    ],
+    attachments: [calendarAttachment(publicUrl, appointment, `Vos rendez-vous / your appointments : ${link}`, change === 'cancelled')],
   };
 }

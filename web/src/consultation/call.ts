@@ -152,8 +152,7 @@ export class CallSession {
         this.#setPeerPresent(false);
         // Alone: nothing to restart towards until the other side is back (peer-joined starts afresh).
         clearTimeout(this.#watchdogTimer);
-        clearTimeout(this.#offerTimer);
-        this.#offerTimer = undefined;
+        this.#stopWaitingForOffer();
         break;
       case 'signal':
         void this.#onSignal(message['data'] as SignalData);
@@ -202,6 +201,11 @@ export class CallSession {
     }, OFFER_GRACE_MS);
   }
 
+  #stopWaitingForOffer(): void {
+    clearTimeout(this.#offerTimer);
+    this.#offerTimer = undefined;
+  }
+
   #canStart(): boolean {
     return this.#admitted && this.#peerPresent && !this.#pc && !this.#closed;
   }
@@ -224,8 +228,7 @@ export class CallSession {
   #createPeerConnection(): RTCPeerConnection {
     const pc = new RTCPeerConnection({ iceServers: this.ice.iceServers, iceTransportPolicy: this.ice.iceTransportPolicy });
     this.#pc = pc;
-    clearTimeout(this.#offerTimer);
-    this.#offerTimer = undefined;
+    this.#stopWaitingForOffer();
     this.#armWatchdog(pc);
     this.#makingOffer = false;
     this.#ignoreOffer = false;
@@ -477,7 +480,7 @@ export class CallSession {
     clearInterval(this.#statsTimer);
     clearTimeout(this.#restartTimer);
     clearTimeout(this.#reconnectTimer);
-    clearTimeout(this.#offerTimer);
+    this.#stopWaitingForOffer();
     clearTimeout(this.#watchdogTimer);
     this.#pc?.close();
     this.#pc = null;

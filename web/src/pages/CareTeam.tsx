@@ -5,7 +5,7 @@ import { api } from '../api';
 import { formatDateTime, useI18n } from '../i18n';
 import { ErrorAlert, Page, Submit, UiError, formValues, useAction } from '../ui';
 import { useCareTexts } from './care-texts';
-import { ConfirmButton, SelectField, professionalName, type Professional, type Relationship, type Candidate } from './care-ui';
+import { ConfirmButton, SelectField, professionalName, professionalOptions, type Professional, type Relationship, type Candidate } from './care-ui';
 
 interface Opposition {
   id: string;
@@ -89,16 +89,7 @@ export function CareTeam() {
   const current = care.relationships.filter((r) => r.active);
   const past = care.relationships.filter((r) => !r.active);
   const oppositions = care.oppositions.filter((o) => o.active);
-  const options = (list: Candidate[]) => [
-    <option key="" value="">
-      {c.team.choose}
-    </option>,
-    ...list.map((p) => (
-      <option key={`${p.id}-${p.organisationName}`} value={p.id}>
-        {professionalName(c, p, p.roles)} ({p.organisationName})
-      </option>
-    )),
-  ];
+  const options = (list: Candidate[]) => professionalOptions(c, list);
 
   return (
     <Page title={c.team.title} wide>

@@ -8,7 +8,7 @@ import { formatDateTime, useI18n } from '../i18n';
 import { navigate } from '../router';
 import { ErrorAlert, Page, Submit, UiError, formValues, useAction } from '../ui';
 import { useCareTexts } from './care-texts';
-import { ConfirmButton, professionalName, SelectField, type Candidate, type Relationship } from './care-ui';
+import { ConfirmButton, professionalName, professionalOptions, SelectField, type Candidate, type Relationship } from './care-ui';
 
 interface PatientSummary {
   id: string;
@@ -179,18 +179,19 @@ function PatientView({ patientId, purpose }: { patientId: string; purpose: 'care
   const load = useCallback(async () => {
     const summary = await api.get<PatientSummary>(`/api/patients/${encodeURIComponent(patientId)}${purpose === 'emergency' ? '?purpose=emergency' : ''}`);
     setPatient(summary);
-    // Only the attending doctor manages the care team: only they need the list to choose from. A failure
-    // there leaves the record on screen; the form says the list is missing.
-    if (summary.access.basis === 'attending_doctor') {
-      api
-        .get<{ professionals: Candidate[] }>(`/api/patients/${encodeURIComponent(patientId)}/professionals`)
-        .then((answer) => setProfessionals(answer.professionals), setProfessionalsError);
-    }
   }, [patientId, purpose]);
 
   useEffect(() => {
     load().catch(setLoadError);
   }, [load]);
+
+  // Only the attending doctor manages the care team, so only they need the list to choose from — once per
+  // patient, not after each change. A failure leaves the record on screen; the form says the list is missing.
+  const attendingDoctor = patient?.access.basis === 'attending_doctor';
+  useEffect(() => {
+    if (!attendingDoctor) return;
+    api.get<{ professionals: Candidate[] }>(`/api/patients/${encodeURIComponent(patientId)}/professionals`).then((answer) => setProfessionals(answer.professionals), setProfessionalsError);
+  }, [attendingDoctor, patientId]);
 
   const change = (done: string, action: () => Promise<unknown>) =>
     run(async () => {
@@ -308,14 +309,10 @@ function PatientView({ patientId, purpose }: { patientId: string; purpose: 'care
               <h3>{c.patients.addMember}</h3>
               <ErrorAlert error={professionalsError} />
               <SelectField label={c.team.addField} name="professionalId" invalid={error instanceof UiError ? error.message : undefined}>
-                <option value="">{c.team.choose}</option>
-                {professionals
-                  .filter((p) => p.id !== session?.user.id && !active.some((r) => r.professional.id === p.id))
-                  .map((p) => (
-                    <option key={`${p.id}-${p.organisationName}`} value={p.id}>
-                      {professionalName(c, p, p.roles)} ({p.organisationName})
-                    </option>
-                  ))}
+                {professionalOptions(
+                  c,
+                  professionals.filter((p) => p.id !== session?.user.id && !active.some((r) => r.professional.id === p.id)),
+                )}
               </SelectField>
               <Submit busy={busy}>{c.patients.add}</Submit>
             </form>

@@ -30,6 +30,20 @@ export function professionalName(c: CareTexts, pro: Professional, roles?: string
   return profession ? c.professionalLabel(pro.displayName, profession) : pro.displayName;
 }
 
+/** The options of a "choose a professional" select: a blank prompt, then each one with their organisation. */
+export function professionalOptions(c: CareTexts, list: Candidate[]): ReactNode[] {
+  return [
+    <option key="" value="">
+      {c.team.choose}
+    </option>,
+    ...list.map((p) => (
+      <option key={`${p.id}-${p.organisationName}`} value={p.id}>
+        {professionalName(c, p, p.roles)} ({p.organisationName})
+      </option>
+    )),
+  ];
+}
+
 export function SelectField({ label, name, hint, children, invalid }: { label: string; name: string; hint?: string; children: ReactNode; invalid?: string }) {
   const id = useId();
   const described = [hint ? `${id}-hint` : '', invalid ? `${id}-error` : ''].filter(Boolean).join(' ');
