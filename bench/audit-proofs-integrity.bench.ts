@@ -2,13 +2,14 @@
 // timeout-seconds: 600
 // One filled log, four figures (the fill is the expensive part, so they share it). The log: n = 10^6
 // access entries (AUDIT_BENCH_ENTRIES overrides) and their tree built in SQL by fillLog
-// (bench/support/audit-log.ts: leaves by INSERT … SELECT generate_series, tree levels by set-based
-// INSERT … SELECT, checkpoints every 50 000 leaves signed with the log key). verifyLog recomputes all of
+// (bench/support/audit-log.ts: leaves by INSERT … SELECT generate_series, the tree's tiles built as the
+// integrator builds them, checkpoints every 50 000 leaves signed with the log key). verifyLog recomputes all of
 // it from the leaf bytes, and the run fails unless it finds the log intact.
 // - audit-inclusion-proof-size: the largest inclusion proof (bytes) over a sample of leaves (first,
 //   last, random) against 32 × ceil(log2 n), RFC 9162's bound. Goal: ratio <= 1.
-// - audit-inclusion-proof: inclusionProofFor(random leaf) per second with the server's node cache,
-//   sequential, against raw primary-key selects of one tree node per second. Phases A B B A.
+// - audit-inclusion-proof: inclusionProofFor(random leaf) per second with the server's tile cache,
+//   sequential, against raw primary-key selects of one tree node (32 bytes of a bottom tile) per
+//   second. Phases A B B A.
 //   Goal: ratio >= 0.5.
 // - audit-proof-verify: verifyInclusion time per proof against ceil(log2 n) one-shot SHA-256 of
 //   64 bytes. Goal: ratio <= 1.5.
@@ -16,8 +17,9 @@
 //   (VERIFY_BATCH leaf indexes per query) and SHA-256 hashing it. Goal: ratio >= 0.5.
 import { hash } from 'node:crypto';
 import { sql } from 'kysely';
-import { verifyInclusion } from '../src/audit/merkle.js';
-import { inclusionProofFor, latestCheckpoint, NodeCache } from '../src/audit/transparency.js';
+import { leafHash, verifyInclusion } from '../src/audit/merkle.js';
+import { tileCount, tileWidth } from '../src/audit/tiles.js';
+import { inclusionProofFor, latestCheckpoint, TileCache } from '../src/audit/transparency.js';
 import { verifyLog, VERIFY_BATCH } from '../src/audit/verify.js';
 import { report } from './report.js';
 import { DATABASE_KIND, fillLog, openAuditBenchDatabase } from './support/audit-log.js';
@@ -48,9 +50,9 @@ try {
 
   // Proof size, and proofs to verify later.
   const sample = [0, size - 1, ...Array.from({ length: PROOF_SAMPLE - 2 }, () => random(size))];
-  const leafRows = await sql<{ leaf_index: string | number; leaf_hash: Uint8Array }>`
-    SELECT leaf_index, leaf_hash FROM audit_entries WHERE leaf_index = ANY(${sample.map(String)}::bigint[])`.execute(db);
-  const leafOf = new Map(leafRows.rows.map((row) => [Number(row.leaf_index), Buffer.from(row.leaf_hash)]));
+  const leafRows = await sql<{ leaf_index: string | number; leaf_data: string }>`
+    SELECT leaf_index, leaf_data FROM audit_entries WHERE leaf_index = ANY(${sample.map(String)}::bigint[])`.execute(db);
+  const leafOf = new Map(leafRows.rows.map((row) => [Number(row.leaf_index), leafHash(Buffer.from(row.leaf_data, 'utf8'))]));
   const proofs: Array<{ index: number; leaf: Buffer; proof: Buffer[] }> = [];
   for (const index of sample) proofs.push({ index, leaf: leafOf.get(index)!, proof: await inclusionProofFor(db, index, size) });
   const largest = Math.max(...proofs.map((p) => p.proof.length * 32));
@@ -68,14 +70,16 @@ try {
   });
 
   // Proofs served per second vs primary-key selects per second, sequential.
-  const levels = Array.from({ length: depth }, (_, level) => Math.floor(size / 2 ** level)); // nodes stored per level
-  // As the server does: upper tree nodes are kept in memory once read.
-  const nodes = new NodeCache();
-  const serveProof = () => inclusionProofFor(db, random(size), size, nodes);
+  // As the server does: upper tiles are kept in memory once read.
+  const tiles = new TileCache();
+  const serveProof = () => inclusionProofFor(db, random(size), size, tiles);
+  // The baseline: one tree node (32 bytes) by primary key, from the table that stores them.
+  const bottomTiles = tileCount(size, 0);
   const selectNode = async () => {
-    const level = random(depth);
-    const { rows } = await sql<{ hash: Uint8Array }>`SELECT hash FROM audit_tree_nodes WHERE level = ${level} AND idx = ${random(levels[level]!)}`.execute(db);
-    if (rows.length !== 1) throw new Error(`node level ${level} not found`);
+    const tile = random(bottomTiles);
+    const { rows } = await sql<{ hash: Uint8Array }>`
+      SELECT substring(hashes FROM ${random(tileWidth(size, 0, tile)) * 32 + 1} FOR 32) AS hash FROM audit_tree_tiles WHERE level = 0 AND idx = ${tile}`.execute(db);
+    if (rows.length !== 1 || rows[0]!.hash.length !== 32) throw new Error(`tile 0/${tile} not found`);
   };
   const timed = async (op: () => Promise<unknown>, durationMs: number, max: number) => {
     const started = performance.now();

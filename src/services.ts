@@ -10,7 +10,7 @@ import { Envelope, loadKeyRing } from './kernel/envelope.js';
 import { BlobStore } from './records/blobs.js';
 import { detectIncidents } from './audit/incidents.js';
 import { LogIntegrator } from './audit/integrator.js';
-import { loadLogKey, logOriginFor, NodeCache, type LogKey } from './audit/transparency.js';
+import { loadLogKey, logOriginFor, TileCache, type LogKey } from './audit/transparency.js';
 import { PasswordHasher } from './identity/passwords.js';
 import { relyingPartyFor, type RelyingParty } from './identity/passkeys.js';
 import { SessionStore } from './identity/sessions.js';
@@ -27,7 +27,7 @@ export interface Services {
   box: SecretBox;
   mailer: Mailer;
   background: BackgroundTasks;
-  audit: { integrator: LogIntegrator; key: LogKey; origin: string; nodes: NodeCache };
+  audit: { integrator: LogIntegrator; key: LogKey; origin: string; tiles: TileCache };
   relyingParty: RelyingParty;
   /** Envelope encryption: per-object data keys wrapped by the master key ring (DESIGN invariant 3). */
   envelope: Envelope;
@@ -84,7 +84,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     box,
     mailer,
     background,
-    audit: { integrator, key: logKey, origin, nodes: new NodeCache() },
+    audit: { integrator, key: logKey, origin, tiles: new TileCache() },
     relyingParty: relyingPartyFor(config.publicUrl),
     envelope,
     blobs,

@@ -1,15 +1,17 @@
 // Shared by the audit-* benchmarks: a fresh database (bench/support/server.ts prepareDatabase, so the
 // log key and migrations are the real ones) reopened in this process with openDatabase, a LogIntegrator
-// on it, and fillLog: a log of n integrated entries built in SQL (leaves by INSERT … SELECT
-// generate_series with their leaf data formatted as leafDataOf writes it and hashed by PostgreSQL, tree
-// levels by set-based INSERT … SELECT, checkpoints signed with the log key). bulkAppend / integrateAll
+// on it, and fillLog: a log of n integrated entries (leaves by INSERT … SELECT generate_series with their
+// leaf data formatted as leafDataOf writes it and hashed by PostgreSQL, the tree's tiles built in this
+// process, checkpoints signed with the log key). bulkAppend / integrateAll
 // are the older path (pending entries, then the real integrator), kept for benchmarks of integration.
 import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase, pgliteDirFor, type DatabaseHandle, type Db } from '../../src/kernel/db.js';
 import { signCheckpoint } from '../../src/audit/checkpoint.js';
 import { LogIntegrator } from '../../src/audit/integrator.js';
-import { Frontier, nodeHash, perfectSubtrees } from '../../src/audit/merkle.js';
+import { Frontier } from '../../src/audit/merkle.js';
+import { TileBuilder, writeTiles } from '../../src/audit/tiles.js';
+import { TreeRebuild } from '../../src/audit/verify.js';
 import type { LogKey } from '../../src/audit/transparency.js';
 import { sleep } from './load.js';
 import { DATABASE, prepareDatabase, type PreparedDatabase } from './server.js';
@@ -121,7 +123,7 @@ function generatedEntries(from: number, to: number) {
   return sql`
     SELECT at, 'access' AS kind, 'record.read' AS type, 'allowed' AS outcome, actor, 'doctor' AS actor_role, patient, organisation,
       'record' AS resource_type, resource, 'care' AS purpose, NULL::text AS reason, request, '127.0.0.1' AS source_address,
-      '{}'::jsonb AS detail, data, sha256('\\x00'::bytea || convert_to(data, 'UTF8')) AS hash, i
+      '{}'::jsonb AS detail, data, i
     FROM (
       SELECT at, actor, patient, organisation, resource, request, i,
         '{"v":1,"kind":"access","type":"record.read","outcome":"allowed","at":"' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
@@ -143,30 +145,30 @@ function generatedEntries(from: number, to: number) {
 
 export interface FillTimes {
   size: number;
-  /** Entries and leaf nodes inserted (secondary indexes dropped meanwhile). */
+  /** Entries inserted (secondary indexes dropped meanwhile), their leaf hashes returned. */
   appendMs: number;
   /** Secondary indexes of audit_entries rebuilt. */
   indexMs: number;
-  /** Tree levels 1.. computed in SQL. */
+  /** Tree rebuilt in this process and its tiles written. */
   treeMs: number;
   /** Checkpoints signed, state written, statistics (VACUUM ANALYZE / ANALYZE). */
   finishMs: number;
 }
 
 /**
- * The log of `count` integrated entries, built in SQL as the integrator would have left it, without
- * going through it (its per-batch UPDATE of leaf indexes and JS tree are what made 10^6 slow):
+ * The log of `count` integrated entries, as the integrator would have left it, without going through
+ * it (its per-batch UPDATE of leaf indexes is what made 10^6 slow):
  * - the secondary indexes of audit_entries are dropped and rebuilt afterwards from their own definitions
  *   (CREATE INDEX on a full table is much cheaper than maintaining five indexes row by row);
- * - each chunk of generated entries is inserted with its leaf index and leaf hash, and its level-0 tree
- *   nodes (the leaf hashes) by the same statement (a data-modifying CTE);
- * - level L + 1 of the tree is one INSERT … SELECT pairing level L's nodes (lead() over the index);
- * - a checkpoint every `checkpointEvery` leaves and at `count` (roots folded from stored nodes, signed
- *   with the log key) and the log state (frontier) are written as the integrator writes them.
- * Nothing here is trusted by the figures: verifyLog recomputes every hash, node and checkpoint root
+ * - each chunk of `checkpointEvery` generated entries is inserted with its leaf index by one statement,
+ *   which returns the leaf hashes (computed by the database from the leaf bytes);
+ * - the tree is rebuilt from them a chunk at a time (TreeRebuild, as the integrity check does) and its
+ *   tiles written as the integrator writes them (TileBuilder, writeTiles);
+ * - a checkpoint at the end of each chunk (signed with the log key) and the log state (frontier).
+ * Nothing here is trusted by the figures: verifyLog recomputes every hash, tile and checkpoint root
  * from the leaf bytes, and the benchmark fails unless it reports the log intact.
  */
-export async function fillLog(bench: AuditBenchDatabase, count: number, checkpointEvery = 50_000, chunk = FILL_CHUNK): Promise<FillTimes> {
+export async function fillLog(bench: AuditBenchDatabase, count: number, checkpointEvery = 50_000): Promise<FillTimes> {
   const { db } = bench;
   const started = performance.now();
   const state = await db.selectFrom('audit_log_state').select('size').where('id', '=', 1).executeTakeFirstOrThrow();
@@ -182,19 +184,32 @@ export async function fillLog(bench: AuditBenchDatabase, count: number, checkpoi
     if (index.constraint) await sql`ALTER TABLE audit_entries DROP CONSTRAINT ${sql.id(index.constraint)}`.execute(db);
     else await sql`DROP INDEX ${sql.id(index.name)}`.execute(db);
   }
-  for (let from = 0; from < count; from += chunk) {
-    const to = Math.min(from + chunk, count) - 1;
-    await sql`
-      WITH entries AS (
-        INSERT INTO audit_entries (leaf_index, occurred_at, kind, type, outcome, actor_user_id, actor_role, patient_id, organisation_id,
-          resource_type, resource_id, purpose, reason, request_id, source_address, detail, leaf_data, leaf_hash)
-        SELECT i, at, kind, type, outcome, actor, actor_role, patient, organisation, resource_type, resource, purpose, reason,
-          request, source_address, detail, data, hash
-        FROM (${generatedEntries(from, to)}) g
-        ORDER BY i
-        RETURNING leaf_index, leaf_hash
-      )
-      INSERT INTO audit_tree_nodes (level, idx, hash) SELECT 0, leaf_index, leaf_hash FROM entries ORDER BY leaf_index`.execute(db);
+  const tree = new TreeRebuild();
+  const tiles = new TileBuilder();
+  let treeMs = 0;
+  let checkpointMs = 0;
+  for (let from = 0, k = 0; from < count; from += checkpointEvery, k++) {
+    const to = Math.min(from + checkpointEvery, count);
+    const { rows } = await sql<{ leaf_index: string | number; hash: string }>`
+      INSERT INTO audit_entries (leaf_index, occurred_at, kind, type, outcome, actor_user_id, actor_role, patient_id, organisation_id,
+        resource_type, resource_id, purpose, reason, request_id, source_address, detail, leaf_data)
+      SELECT i, at, kind, type, outcome, actor, actor_role, patient, organisation, resource_type, resource, purpose, reason,
+        request, source_address, detail, data
+      FROM (${generatedEntries(from, to - 1)}) g
+      ORDER BY i
+      RETURNING leaf_index, encode(sha256('\\x00'::bytea || convert_to(leaf_data, 'UTF8')), 'hex') AS hash`.execute(db);
+    const building = performance.now();
+    const leaves = Buffer.alloc((to - from) * 32);
+    for (const row of rows) leaves.write(row.hash, (Number(row.leaf_index) - from) * 32, 'hex');
+    const { levels } = tree.append(leaves);
+    for (const [level, nodes] of levels.entries()) tiles.add(level, Math.ceil((from + 1) / 2 ** level) - 1, nodes);
+    await writeTiles(db, tiles.take(to === count, to === count));
+    const signing = performance.now();
+    treeMs += signing - building;
+    const root = TreeRebuild.root(tree.carry)!;
+    const note = signCheckpoint({ origin: bench.origin, size: to, rootHash: root }, bench.key);
+    await db.insertInto('audit_checkpoints').values({ size: to, root_hash: root, note, created_at: new Date(Date.parse(FILL_EPOCH) + to + k) }).execute();
+    checkpointMs += performance.now() - signing;
   }
   const appended = performance.now();
   for (const index of indexes) {
@@ -206,38 +221,12 @@ export async function fillLog(bench: AuditBenchDatabase, count: number, checkpoi
     }
   }
   const indexed = performance.now();
-
-  for (let level = 1, width = 2; width <= count; level++, width *= 2) {
-    await sql`
-      INSERT INTO audit_tree_nodes (level, idx, hash)
-      SELECT ${level}::smallint, idx / 2, sha256('\\x01'::bytea || hash || next)
-      FROM (SELECT idx, hash, lead(hash) OVER (ORDER BY idx) AS next FROM audit_tree_nodes WHERE level = ${level - 1}) pairs
-      WHERE idx % 2 = 0 AND next IS NOT NULL`.execute(db);
-  }
-  const built = performance.now();
-
-  const sizes = [...Array.from({ length: Math.floor((count - 1) / checkpointEvery) }, (_, i) => (i + 1) * checkpointEvery), count];
-  let frontier: Buffer[] = [];
-  for (const [k, size] of sizes.entries()) {
-    const parts = perfectSubtrees(0, size).map(([s, e]) => [Math.log2(e - s), s / (e - s)] as const);
-    const { rows } = await sql<{ level: number; idx: string | number; hash: Uint8Array }>`
-      SELECT level, idx, hash FROM audit_tree_nodes n
-      JOIN unnest(${parts.map(([level]) => level)}::smallint[], ${parts.map(([, index]) => String(index))}::bigint[]) AS w(level, idx) USING (level, idx)`.execute(db);
-    const byKey = new Map(rows.map((row) => [`${row.level}:${Number(row.idx)}`, Buffer.from(row.hash)]));
-    frontier = parts.map(([level, index]) => {
-      const hash = byKey.get(`${level}:${index}`);
-      if (!hash) throw new Error(`fill: node ${level}:${index} missing`);
-      return hash;
-    });
-    let root = frontier[frontier.length - 1]!;
-    for (let i = frontier.length - 2; i >= 0; i--) root = nodeHash(frontier[i]!, root);
-    const note = signCheckpoint({ origin: bench.origin, size, rootHash: root }, bench.key);
-    await db.insertInto('audit_checkpoints').values({ size, root_hash: root, note, created_at: new Date(Date.parse(FILL_EPOCH) + size + k) }).execute();
-  }
-  await db.updateTable('audit_log_state').set({ size: count, frontier: JSON.stringify({ size: count, hashes: frontier.map((h) => h.toString('hex')) }) }).where('id', '=', 1).execute();
-  Frontier.fromJSON({ size: count, hashes: frontier.map((h) => h.toString('hex')) }); // the integrator can go on from here
-  await sql`VACUUM ANALYZE audit_entries, audit_tree_nodes`.execute(db);
-  return { size: count, appendMs: appended - started, indexMs: indexed - appended, treeMs: built - indexed, finishMs: performance.now() - built };
+  // The frontier: the perfect subtrees' roots, largest first.
+  const frontier = { size: count, hashes: tree.carry.filter((h): h is Buffer => h !== null).reverse().map((h) => h.toString('hex')) };
+  Frontier.fromJSON(frontier); // the integrator can go on from here
+  await db.updateTable('audit_log_state').set({ size: count, frontier: JSON.stringify(frontier) }).where('id', '=', 1).execute();
+  await sql`VACUUM ANALYZE audit_entries, audit_tree_tiles`.execute(db);
+  return { size: count, appendMs: appended - started - treeMs - checkpointMs, indexMs: indexed - appended, treeMs, finishMs: performance.now() - indexed + checkpointMs };
 }
 
 export const DATABASE_KIND = DATABASE;

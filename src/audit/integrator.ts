@@ -1,11 +1,12 @@
 // The integrator batches appended entries into the Merkle tree, as transparency logs such as Tessera do:
-// in one transaction it gives pending entries their leaf index (in append order), stores every tree
-// node they complete, and signs a checkpoint (C2SP tlog-checkpoint) for the new size. Appends never
-// wait for it; one integrator at a time holds the state row, so several processes can run it safely.
+// in one transaction it gives pending entries their leaf index (in append order), stores the tree
+// nodes they complete (in tiles, src/audit/tiles.ts), and signs a checkpoint (C2SP tlog-checkpoint)
+// for the new size. Appends never wait for it; one integrator at a time holds the state row, so several processes can run it safely.
 import { sql } from 'kysely';
 import type { Db } from '../kernel/db.js';
 import { signCheckpoint, type NoteSigner } from './checkpoint.js';
-import { Frontier, type CompletedNode } from './merkle.js';
+import { Frontier } from './merkle.js';
+import { partialTiles, readTiles, TileBuilder, writeTiles } from './tiles.js';
 
 const DEFAULT_BATCH = 5_000;
 
@@ -41,18 +42,18 @@ export class LogIntegrator {
       if (pending.length === 0) return { integrated: 0, size, range: null };
 
       const frontier = Frontier.fromJSON(typeof state.frontier === 'string' ? JSON.parse(state.frontier) : state.frontier);
-      const nodes: CompletedNode[] = [];
-      for (const entry of pending) frontier.append(Buffer.from(entry.leaf_hash!), (node) => nodes.push(node));
+      const tiles = new TileBuilder();
+      for (const tile of await readTiles(tx, partialTiles(size))) tiles.seed(tile);
+      for (const entry of pending) frontier.append(Buffer.from(entry.leaf_hash!), (node) => tiles.add(node.level, node.index, node.hash));
 
+      // The leaf hash now lives in its bottom tile, which proofs and the integrity check read: the
+      // column only carried it until integration.
       const ids = pending.map((entry) => String(entry.id));
       const indexes = pending.map((_, i) => String(size + i));
-      await sql`UPDATE audit_entries SET leaf_index = data.idx
+      await sql`UPDATE audit_entries SET leaf_index = data.idx, leaf_hash = NULL
         FROM unnest(${ids}::bigint[], ${indexes}::bigint[]) AS data(id, idx)
         WHERE audit_entries.id = data.id`.execute(tx);
-      await sql`INSERT INTO audit_tree_nodes (level, idx, hash)
-        SELECT level, idx, decode(hex, 'hex')
-        FROM unnest(${nodes.map((n) => n.level)}::smallint[], ${nodes.map((n) => String(n.index))}::bigint[], ${nodes.map((n) => n.hash.toString('hex'))}::text[])
-          AS data(level, idx, hex)`.execute(tx);
+      await writeTiles(tx, tiles.take(true));
 
       const newSize = frontier.size;
       const root = frontier.root();

@@ -99,6 +99,12 @@ export async function rangeHash(source: SubtreeSource, start: number, end: numbe
   return foldRight(parts);
 }
 
+/** MTH of the consecutive perfect subtrees of a range (perfectSubtrees order), given their hashes. */
+export function foldHashes(hashes: readonly Buffer[]): Buffer {
+  hashes.forEach((h, i) => check(isHash(h), `no 32-byte hash for part ${i}`));
+  return foldRight(hashes);
+}
+
 /** RFC 9162 §2.1.1, iteratively: MTH of a list of leaf hashes in O(n) time and O(log n) memory. */
 export function rootFromLeafHashes(hashes: readonly Uint8Array[]): Buffer {
   const frontier = new Frontier();

@@ -59,7 +59,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     const [leaf, treeSize] = [Number(index), Number(size)];
     const latest = await checkpointOrFail();
     if (treeSize < 1 || treeSize > latest.size || leaf >= treeSize) throw new AppError('validation_failed', { fr: 'Index ou taille hors du journal.', en: 'Index or size outside the log.' });
-    return { index: leaf, size: treeSize, proof: b64(await inclusionProofFor(db, leaf, treeSize, services.audit.nodes)) };
+    return { index: leaf, size: treeSize, proof: b64(await inclusionProofFor(db, leaf, treeSize, services.audit.tiles)) };
   });
 
   app.get('/api/log/proof/consistency', { schema: { tags: ['audit'], querystring: ConsistencyQuery } }, async (request) => {
@@ -67,7 +67,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     const [m, n] = [Number(from), Number(to)];
     const latest = await checkpointOrFail();
     if (m < 1 || m > n || n > latest.size) throw new AppError('validation_failed', { fr: 'Tailles hors du journal.', en: 'Sizes outside the log.' });
-    return { from: m, to: n, proof: b64(await consistencyProofFor(db, m, n, services.audit.nodes)) };
+    return { from: m, to: n, proof: b64(await consistencyProofFor(db, m, n, services.audit.tiles)) };
   });
 
   app.register(async (scope) => {
@@ -99,7 +99,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
             basis: row.actor_role,
             purpose: row.purpose,
             reason: row.reason,
-            proof: checkpoint ? b64(await inclusionProofFor(tx, Number(row.leaf_index), checkpoint.size, services.audit.nodes)) : [],
+            proof: checkpoint ? b64(await inclusionProofFor(tx, Number(row.leaf_index), checkpoint.size, services.audit.tiles)) : [],
           })),
         );
         return { checkpoint: checkpoint?.note ?? null, verifierKey: services.audit.key.verifierKey, origin: services.audit.origin, entries };

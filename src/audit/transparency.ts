@@ -1,11 +1,12 @@
 // What an outside auditor and a patient rely on: the log's signing key, its latest signed checkpoint,
-// and inclusion / consistency proofs served from the stored tree nodes (one query per proof).
+// and inclusion / consistency proofs served from the stored tree tiles (one query per proof).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { Queryable } from '../kernel/db.js';
 import { encodeSignerKey, generateLogKey, parseSignerKey, type NoteSigner } from './checkpoint.js';
-import { consistencyPathRanges, inclusionPathRanges, perfectSubtrees, rangeHash, type Range, type SubtreeSource } from './merkle.js';
+import { consistencyPathRanges, emptyRoot, foldHashes, HASH_SIZE, inclusionPathRanges, perfectSubtrees, type Range } from './merkle.js';
+import { MalformedTileError, nodeInTile, nodePlace, rowOffset, TILE_WIDTH, tileFromRow, tileWidth, type Tile, type TileKey } from './tiles.js';
 
 export interface LogKey extends NoteSigner {
   verifierKey: string;
@@ -48,24 +49,29 @@ export async function checkpointAt(q: Queryable, size: number): Promise<StoredCh
 }
 
 /**
- * Tree nodes never change once written, and the upper ones are shared by most proofs: a process keeps
- * those of levels ≥ CACHED_FROM_LEVEL (1/32 of the tree's nodes, bounded), loaded at once the first time
- * (top levels first) and then as proofs read them, so a proof queries only its lower levels.
+ * Full tiles never change, and those above the bottom tile-level are shared by many proofs: a process
+ * keeps the tiles of tile-level ≥ 1 (1/64 of the tree's nodes), loaded at once the first time (top
+ * levels first, up to its capacity) and then as proofs read them, and the last few partial bottom
+ * tiles (the right edge, which proofs at the latest size all need). A cached partial tile is a prefix
+ * of the stored one: a proof that needs a node past it reads the tile again.
  */
-export class NodeCache {
-  static readonly CACHED_FROM_LEVEL = 6;
-  readonly #hashes = new Map<string, Buffer>();
+export class TileCache {
+  static readonly CACHED_FROM_LEVEL = 1;
+  static readonly EDGE_TILES = 8;
+  readonly #tiles = new Map<string, Tile>();
+  readonly #edge = new Map<string, Tile>();
   #warming: Promise<void> | undefined;
 
-  constructor(private readonly capacity = 100_000) {}
+  /** 4 096 tiles of 4 KB cover the upper tiles of a 16-million-entry log. */
+  constructor(private readonly capacity = 4_096) {}
 
-  /** Loads the stored upper nodes, top levels first, up to the capacity: once per cache. */
+  /** Loads the stored upper tiles, top levels first, up to the capacity: once per cache. */
   warm(q: Queryable): Promise<void> {
     this.#warming ??= (async () => {
-      const { rows } = await sql<{ level: number; idx: string | number; hash: string }>`
-        SELECT level, idx, encode(hash, 'hex') AS hash FROM audit_tree_nodes
-        WHERE level >= ${NodeCache.CACHED_FROM_LEVEL} ORDER BY level DESC, idx LIMIT ${this.capacity - this.#hashes.size}`.execute(q);
-      for (const row of rows) this.keep(row.level, Number(row.idx), Buffer.from(row.hash, 'hex'));
+      const { rows } = await sql<{ level: number; idx: string | number; width: number; hashes: string }>`
+        SELECT level, idx, width, encode(hashes, 'hex') AS hashes FROM audit_tree_tiles
+        WHERE level >= ${TileCache.CACHED_FROM_LEVEL} ORDER BY level DESC, idx LIMIT ${this.capacity - this.#tiles.size}`.execute(q);
+      for (const row of rows) this.keep(tileFromRow(row));
     })();
     this.#warming.catch(() => {
       this.#warming = undefined; // tried again by the next proof
@@ -73,62 +79,105 @@ export class NodeCache {
     return this.#warming;
   }
 
-  get(level: number, index: number): Buffer | undefined {
-    return this.#hashes.get(`${level}:${index}`);
+  get(key: TileKey): Tile | undefined {
+    const name = `${key.level}:${key.index}`;
+    return this.#tiles.get(name) ?? this.#edge.get(name);
   }
 
-  keep(level: number, index: number, hash: Buffer): void {
-    if (level < NodeCache.CACHED_FROM_LEVEL || this.#hashes.size >= this.capacity) return;
-    this.#hashes.set(`${level}:${index}`, hash);
+  keep(tile: Tile): void {
+    const key = `${tile.level}:${tile.index}`;
+    if (tile.level < TileCache.CACHED_FROM_LEVEL) {
+      this.#edge.delete(key);
+      if (tile.width === TILE_WIDTH) return; // a full bottom tile: one of many, read when needed
+      this.#edge.set(key, tile);
+      if (this.#edge.size > TileCache.EDGE_TILES) this.#edge.delete(this.#edge.keys().next().value!);
+      return;
+    }
+    if (!this.#tiles.has(key) && this.#tiles.size >= this.capacity) return;
+    if ((this.#tiles.get(key)?.width ?? 0) < tile.width) this.#tiles.set(key, tile);
   }
 }
 
-/** Loads, in one query, every stored node that the ranges of a proof are made of (minus cached ones). */
-async function nodeSource(q: Queryable, ranges: readonly Range[], cache?: NodeCache): Promise<SubtreeSource> {
-  const byKey = new Map<string, Buffer>();
-  const missing: Array<[level: number, index: number]> = [];
-  for (const [start, end] of ranges.flatMap(([s, e]) => perfectSubtrees(s, e))) {
-    const [level, index] = [Math.log2(end - start), start / (end - start)];
-    const cached = cache?.get(level, index);
-    if (cached) byKey.set(`${level}:${index}`, cached);
-    else missing.push([level, index]);
-  }
-  if (missing.length > 0) {
-    const rows = await sql<{ level: number; idx: string | number; hash: string }>`
-      SELECT n.level, n.idx, encode(n.hash, 'hex') AS hash FROM audit_tree_nodes n
-      JOIN unnest(${missing.map(([level]) => level)}::smallint[], ${missing.map(([, index]) => String(index))}::bigint[]) AS w(level, idx)
-        ON n.level = w.level AND n.idx = w.idx`.execute(q);
-    for (const row of rows.rows) {
-      const hash = Buffer.from(row.hash, 'hex');
-      byKey.set(`${row.level}:${Number(row.idx)}`, hash);
-      cache?.keep(row.level, Number(row.idx), hash);
+/** A perfect subtree of a proof: a node of the tree. */
+interface ProofNode {
+  treeLevel: number;
+  index: number;
+  hash?: Buffer | undefined;
+}
+
+/** The tiles that hold proof nodes missing from the cache, each with those nodes. */
+type WantedTiles = Map<string, { key: TileKey; nodes: ProofNode[] }>;
+
+/**
+ * Reads the wanted nodes in one statement. A tile that is full in the tree of `size` (every tile but
+ * the right edge's) is asked for just those nodes, their offsets being fixed; another is read whole
+ * (and cached).
+ */
+async function readProofNodes(q: Queryable, size: number, wanted: WantedTiles, cache?: TileCache): Promise<void> {
+  const selects = [...wanted.values()].map(({ key, nodes }) => {
+    const where = sql`level = ${key.level} AND idx = ${key.index}`;
+    if (tileWidth(size, key.level, key.index) < TILE_WIDTH) {
+      return sql`SELECT level, idx, width, false AS picked, encode(hashes, 'hex') AS hashes FROM audit_tree_tiles WHERE ${where}`;
+    }
+    const picks = nodes.map((node) => {
+      const place = nodePlace(node.treeLevel, node.index);
+      return sql`substring(hashes FROM ${(rowOffset(TILE_WIDTH, place.row) + place.position) * HASH_SIZE + 1} FOR ${HASH_SIZE})`;
+    });
+    return sql`SELECT level, idx, width, true AS picked, encode(${sql.join(picks, sql` || `)}, 'hex') AS hashes FROM audit_tree_tiles WHERE ${where}`;
+  });
+  const { rows } = await sql<{ level: number; idx: string | number; width: number; picked: boolean; hashes: string }>`
+    ${sql.join(selects, sql` UNION ALL `)}`.execute(q);
+  for (const row of rows) {
+    const { nodes } = wanted.get(`${row.level}:${Number(row.idx)}`)!;
+    if (row.picked) {
+      if (row.width !== TILE_WIDTH || row.hashes.length !== nodes.length * HASH_SIZE * 2) throw new MalformedTileError({ level: row.level, index: Number(row.idx) });
+      const hashes = Buffer.from(row.hashes, 'hex');
+      nodes.forEach((node, i) => (node.hash = hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE)));
+    } else {
+      const tile = tileFromRow(row);
+      for (const node of nodes) node.hash = nodeInTile(tile, node.treeLevel, node.index);
+      cache?.keep(tile);
     }
   }
-  return {
-    subtreeHash(start, end) {
-      const hash = byKey.get(`${Math.log2(end - start)}:${start / (end - start)}`);
-      if (!hash) throw new RangeError(`tree node for [${start}, ${end}) is not stored`);
-      return hash;
-    },
-  };
+}
+
+/** The proof's ranges, each hashed from the nodes it is made of: cached ones, the rest read in one statement. */
+async function proofHashes(q: Queryable, size: number, ranges: readonly Range[], cache?: TileCache): Promise<Buffer[]> {
+  if (cache) await cache.warm(q);
+  const wanted: WantedTiles = new Map();
+  const parts = ranges.map(([start, end]) => perfectSubtrees(start, end).map(([s, e]): ProofNode => {
+    const node: ProofNode = { treeLevel: Math.log2(e - s), index: s / (e - s) };
+    const place = nodePlace(node.treeLevel, node.index);
+    const cached = cache?.get(place);
+    node.hash = cached && nodeInTile(cached, node.treeLevel, node.index);
+    if (!node.hash) {
+      const key = `${place.level}:${place.index}`;
+      const tile = wanted.get(key) ?? { key: { level: place.level, index: place.index }, nodes: [] };
+      tile.nodes.push(node);
+      wanted.set(key, tile);
+    }
+    return node;
+  }));
+  if (wanted.size > 0) await readProofNodes(q, size, wanted, cache);
+  return parts.map((nodes, i) => {
+    const [start, end] = ranges[i]!;
+    const hashes = nodes.map((node) => {
+      if (!node.hash) throw new RangeError(`tree node ${node.treeLevel}:${node.index} is not stored`);
+      return node.hash;
+    });
+    return start === end ? emptyRoot() : foldHashes(hashes);
+  });
 }
 
 /**
- * RFC 9162 §2.1.3.1 audit path of leaf `index` in the tree of `size`. With a cache, the upper levels come
- * from memory (loaded once) and the one query reads only the lower nodes (≤ CACHED_FROM_LEVEL of them,
- * plus the right edge's small subtrees).
+ * RFC 9162 §2.1.3.1 audit path of leaf `index` in the tree of `size`: with a cache, one primary-key read
+ * of the leaf's bottom tile (its 6 nodes only), the upper nodes and the right edge from memory.
  */
-export async function inclusionProofFor(q: Queryable, index: number, size: number, cache?: NodeCache): Promise<Buffer[]> {
-  if (cache) await cache.warm(q);
-  const ranges = inclusionPathRanges(index, size);
-  const source = await nodeSource(q, ranges, cache);
-  return Promise.all(ranges.map(([start, end]) => rangeHash(source, start, end)));
+export function inclusionProofFor(q: Queryable, index: number, size: number, cache?: TileCache): Promise<Buffer[]> {
+  return proofHashes(q, size, inclusionPathRanges(index, size), cache);
 }
 
 /** RFC 9162 §2.1.4.1 consistency proof between sizes m and n. */
-export async function consistencyProofFor(q: Queryable, m: number, n: number, cache?: NodeCache): Promise<Buffer[]> {
-  if (cache) await cache.warm(q);
-  const ranges = consistencyPathRanges(m, n);
-  const source = await nodeSource(q, ranges, cache);
-  return Promise.all(ranges.map(([start, end]) => rangeHash(source, start, end)));
+export function consistencyProofFor(q: Queryable, m: number, n: number, cache?: TileCache): Promise<Buffer[]> {
+  return proofHashes(q, n, consistencyPathRanges(m, n), cache);
 }

@@ -19,9 +19,10 @@ import { sql } from 'kysely';
 import type { Db } from '../kernel/db.js';
 import { openNote, type NoteError } from './checkpoint.js';
 import { emptyRoot, HASH_SIZE, nodeHash } from './merkle.js';
+import { rowLength, rowOffset, TILE_HEIGHT, TILE_WIDTH, TileBuilder, tileCount, tileFromRow, tileWidth, type Tile } from './tiles.js';
 
 /** Leaf indexes per batch (also what the benchmark's baseline reads per query). */
-export const VERIFY_BATCH = 10_000;
+export const VERIFY_BATCH = 8_192; // a multiple of TILE_WIDTH: a batch reads whole bottom tiles
 
 export interface IntegrityProblem {
   leafIndex?: number;
@@ -102,8 +103,6 @@ function isCanonical(leaf: string, columns: string | null): boolean {
 interface EntryRow {
   /** leaf_index − batch start. */
   i: number;
-  /** leaf_hash in hex. */
-  h: string | null;
   /** leaf_data. */
   d: string | null;
   pruned: boolean;
@@ -132,13 +131,11 @@ interface FullRow {
   source_address: string | null;
 }
 
-/** One level's range of stored nodes. */
+/** One tile-level's range of stored tiles. */
 interface DigestRow {
   level: number;
   count: string | number;
-  /** Every hash 32 bytes long. */
-  sized: boolean | null;
-  /** SHA-256 of the hashes concatenated in index order, hex. */
+  /** SHA-256 of the tiles (width, 2 bytes, then hashes) concatenated in index order, hex. */
   digest: string | null;
 }
 
@@ -230,6 +227,23 @@ export class TreeRebuild {
   }
 }
 
+/** The tiles of tile-level `level` that rebuilding leaves [from, to) completes: [low, high], empty if low > high. */
+function tilesCompleted(level: number, from: number, to: number): [number, number] {
+  const span = TILE_WIDTH ** (level + 1);
+  return [Math.floor(from / span), Math.floor(to / span) - 1];
+}
+
+/** SHA-256 of tiles as the database digests them: each tile's width (2 bytes, big-endian, as int2send) then its hashes. */
+function tilesDigest(tiles: readonly Tile[]): string {
+  const parts: Buffer[] = [];
+  for (const tile of tiles) {
+    const width = Buffer.alloc(2);
+    width.writeUInt16BE(tile.width);
+    parts.push(width, tile.hashes);
+  }
+  return hash('sha256', Buffer.concat(parts), 'hex');
+}
+
 export async function verifyLog(db: Db, verifierKey: string, origin: string, maxProblems = 100): Promise<IntegrityReport> {
   const problems: IntegrityProblem[] = [];
   const report = (problem: IntegrityProblem) => {
@@ -245,114 +259,107 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
   let present = 0; // 1 + the last leaf index found
 
   /**
-   * The two statements of a batch: its entries, and a digest of the stored nodes of each level that it
-   * completes. Nodes are read in primary-key order; an unexpected order could only make a digest
-   * differ, and a differing digest is re-checked node by node: never a false report.
+   * The three statements of a batch: its entries, the bottom rows of its leaf tiles (the leaf hashes
+   * the tree committed to), and a digest of the stored tiles that the batch completes, per tile-level
+   * (the last batch: also the right edge's partial tiles).
    */
   const fetchBatch = (from: number) => {
     const to = Math.min(from + VERIFY_BATCH, end);
     const entries = sql<EntryRow>`
-      SELECT (leaf_index - ${from})::integer AS i, encode(leaf_hash, 'hex') AS h,
-        leaf_data AS d, pruned_at IS NOT NULL AS pruned,
+      SELECT (leaf_index - ${from})::integer AS i, leaf_data AS d, pruned_at IS NOT NULL AS pruned,
         CASE WHEN pruned_at IS NULL THEN ${LEAF_COLUMNS} END AS c
       FROM audit_entries
       WHERE leaf_index >= ${from} AND leaf_index < ${to}
       ORDER BY leaf_index`.execute(db);
+    const leafTiles = sql<{ idx: string | number; width: number; bottom: string }>`
+      SELECT idx, width, encode(substring(hashes FROM 1 FOR width * ${HASH_SIZE}), 'hex') AS bottom
+      FROM audit_tree_tiles WHERE level = 0 AND idx >= ${from / TILE_WIDTH} AND idx < ${Math.ceil(to / TILE_WIDTH)}`.execute(db);
     const ranges: Array<{ level: number; low: number; high: number }> = [];
-    for (let level = 0; 2 ** level <= to; level++) {
-      const [low, high] = completedRange(level, from, to);
+    for (let level = 0; TILE_WIDTH ** level <= to; level++) {
+      const [low, full] = tilesCompleted(level, from, to);
+      const high = to === end && tileWidth(end, level, full + 1) > 0 ? full + 1 : full;
       if (low <= high) ranges.push({ level, low, high });
     }
     const digests = sql<DigestRow>`
-      SELECT r.level, d.count, d.sized, encode(d.digest, 'hex') AS digest
+      SELECT r.level, d.count, encode(d.digest, 'hex') AS digest
       FROM unnest(${ranges.map((r) => r.level)}::smallint[], ${ranges.map((r) => String(r.low))}::bigint[], ${ranges.map((r) => String(r.high))}::bigint[]) AS r(level, low, high),
       LATERAL (
-        SELECT count(*) AS count, bool_and(octet_length(hash) = ${HASH_SIZE}) AS sized, sha256(string_agg(hash, ''::bytea)) AS digest
-        FROM (SELECT hash FROM audit_tree_nodes n WHERE n.level = r.level AND n.idx BETWEEN r.low AND r.high ORDER BY n.idx) nodes
+        SELECT count(*) AS count, sha256(string_agg(int2send(t.width) || t.hashes, ''::bytea ORDER BY t.idx)) AS digest
+        FROM audit_tree_tiles t WHERE t.level = r.level AND t.idx BETWEEN r.low AND r.high
       ) d`.execute(db);
-    return { from, to, ranges, entries, digests };
+    return { from, to, ranges, entries, leafTiles, digests };
   };
   // Sent before their turn: keep a failure from being reported as unhandled meanwhile.
   const send = (from: number) => {
     const batch = fetchBatch(from);
-    batch.entries.catch(() => undefined);
-    batch.digests.catch(() => undefined);
+    for (const statement of [batch.entries, batch.leafTiles, batch.digests]) statement.catch(() => undefined);
     return batch;
   };
 
   const tree = new TreeRebuild();
+  const tiles = new TileBuilder();
   let scratch = Buffer.alloc(4096);
 
   let pending = end > 0 ? send(0) : null;
   while (pending) {
     const batch = pending;
-    const [{ rows }, { rows: digestRows }] = await Promise.all([batch.entries, batch.digests]);
+    const [{ rows }, { rows: leafTiles }, { rows: digestRows }] = await Promise.all([batch.entries, batch.leafTiles, batch.digests]);
     pending = batch.to < end ? send(batch.to) : null;
 
     const count = batch.to - batch.from;
-    /** The leaf hashes the tree is rebuilt from: recomputed from data, else stored. */
+    /** The leaf hashes the tree is rebuilt from: as the bottom tiles hold them, else recomputed from data. */
     const leaves = Buffer.alloc(count * HASH_SIZE);
-    /** The leaf_hash column, where it is 32 bytes. */
-    const stored = Buffer.alloc(count * HASH_SIZE);
-    /** Per leaf: 1 = recomputed from data, 2 = absent entry. */
-    const kind = new Uint8Array(count);
+    /** Per leaf: 1 = its hash is in a stored tile. */
+    const stored = new Uint8Array(count);
+    for (const tile of leafTiles) {
+      const offset = Number(tile.idx) * TILE_WIDTH - batch.from;
+      if (tile.bottom.length !== tile.width * HASH_SIZE * 2 || offset < 0) continue; // malformed: reported by the digest check
+      leaves.write(tile.bottom, offset * HASH_SIZE, 'hex');
+      stored.fill(1, offset, Math.min(count, offset + tile.width));
+    }
+    const leaf = Buffer.alloc(HASH_SIZE);
     /** Entries whose leaf is not the canonical text of their columns: compared field by field. */
     const uncanonical: number[] = [];
     let expected = 0; // next offset in the batch
     const absent = (upTo: number) => {
       if (upTo <= expected) return;
       report({ leafIndex: batch.from + expected, problem: `entries ${batch.from + expected}..${batch.from + upTo - 1} are missing` });
-      kind.fill(2, expected, upTo);
       expected = upTo;
     };
 
     for (const row of rows) {
       const i = row.i;
       absent(i);
-      const storedOk = row.h !== null && row.h.length === 2 * HASH_SIZE && stored.write(row.h, i * HASH_SIZE, HASH_SIZE, 'hex') === HASH_SIZE;
       if (row.d !== null) {
         if (scratch.length < 1 + row.d.length * 3) scratch = Buffer.alloc(1 + row.d.length * 3);
         scratch[0] = 0; // SHA-256(0x00 ‖ leaf bytes)
         const length = scratch.write(row.d, 1, 'utf8');
-        hash('sha256', scratch.subarray(0, 1 + length), 'buffer').copy(leaves, i * HASH_SIZE);
-        kind[i] = 1;
+        hash('sha256', scratch.subarray(0, 1 + length), 'buffer').copy(leaf);
+        if (stored[i] !== 1) leaf.copy(leaves, i * HASH_SIZE);
+        else if (leaves.compare(leaf, 0, HASH_SIZE, i * HASH_SIZE, (i + 1) * HASH_SIZE) !== 0) {
+          report({ leafIndex: batch.from + i, problem: 'leaf data does not match its hash' });
+        }
         if (!row.pruned && !isCanonical(row.d, row.c)) uncanonical.push(batch.from + i);
-      } else {
-        if (!row.pruned) report({ leafIndex: batch.from + i, problem: 'leaf data is missing' });
-        else if (!storedOk) report({ leafIndex: batch.from + i, problem: 'leaf hash of a pruned entry is missing' });
-        if (storedOk) stored.copy(leaves, i * HASH_SIZE, i * HASH_SIZE, (i + 1) * HASH_SIZE);
+      } else if (!row.pruned) {
+        report({ leafIndex: batch.from + i, problem: 'leaf data is missing' });
+      } else if (stored[i] !== 1) {
+        report({ leafIndex: batch.from + i, problem: 'leaf hash of a pruned entry is missing' });
       }
       present = batch.from + i + 1;
       expected = i + 1;
     }
     absent(Math.min(count, expectedSize - batch.from));
-    // Absent entries: their stored leaf nodes stand in, so the rest of the tree still lines up.
-    if (kind.includes(2)) {
-      const { rows: nodes } = await sql<{ idx: string | number; hash: string }>`
-        SELECT idx, encode(hash, 'hex') AS hash FROM audit_tree_nodes WHERE level = 0 AND idx >= ${batch.from} AND idx < ${batch.to}`.execute(db);
-      for (const node of nodes) {
-        const i = Number(node.idx) - batch.from;
-        if (kind[i] === 2 && node.hash.length === 2 * HASH_SIZE) leaves.write(node.hash, i * HASH_SIZE, HASH_SIZE, 'hex');
-      }
-    }
-    if (!leaves.equals(stored)) {
-      for (let i = 0; i < count; i++) {
-        if (kind[i] !== 1) continue;
-        if (leaves.compare(stored, i * HASH_SIZE, (i + 1) * HASH_SIZE, i * HASH_SIZE, (i + 1) * HASH_SIZE) !== 0) {
-          report({ leafIndex: batch.from + i, problem: 'leaf data does not match its hash' });
-        }
-      }
-    }
     if (uncanonical.length > 0) await columnsDiffer(uncanonical);
 
     const { levels, before } = tree.append(leaves);
+    for (const [level, nodes] of levels.entries()) tiles.add(level, completedRange(level, batch.from, batch.to)[0], nodes);
+    const rebuilt = tiles.take(batch.to === end, batch.to === end);
     const digestOfLevel = new Map(digestRows.map((row) => [row.level, row]));
-    for (const [level, nodes] of levels.entries()) {
-      const range = batch.ranges.find((r) => r.level === level);
-      const stored = digestOfLevel.get(level);
-      const agrees = range !== undefined && stored !== undefined && stored.sized === true && nodes.length === (range.high - range.low + 1) * HASH_SIZE
-        && Number(stored.count) === range.high - range.low + 1 && stored.digest === hash('sha256', nodes, 'hex');
-      if (!agrees) await nodesDiffer(level, completedRange(level, batch.from, batch.to)[0], nodes);
+    for (const range of batch.ranges) {
+      const expectedTiles = rebuilt.filter((tile) => tile.level === range.level);
+      const found = digestOfLevel.get(range.level);
+      const agrees = found !== undefined && Number(found.count) === expectedTiles.length && found.digest === tilesDigest(expectedTiles);
+      if (!agrees) await tilesDiffer(range, expectedTiles);
     }
     // Checkpoints inside the batch: the frontier at their size, from this batch's nodes and the frontier before it.
     for (; nextCheckpoint < checkpoints.length && Number(checkpoints[nextCheckpoint]!.size) <= batch.to; nextCheckpoint++) {
@@ -375,6 +382,7 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
     const size = Number(checkpoint.size);
     if (size > present) report({ checkpointSize: size, problem: 'checkpoint covers entries that are not in the log (truncated)' });
   }
+  await extraTiles();
 
   async function columnsDiffer(indexes: number[]) {
     const rows = await sql<FullRow>`
@@ -387,18 +395,52 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
     }
   }
 
-  /** Names each rebuilt node of a level (consecutive hashes from index `low`) stored differently, or not at all. */
-  async function nodesDiffer(level: number, low: number, nodes: Buffer) {
-    const count = nodes.length / HASH_SIZE;
-    if (count === 0) return;
-    const { rows } = await sql<{ idx: string | number; hash: string }>`
-      SELECT idx, encode(hash, 'hex') AS hash FROM audit_tree_nodes
-      WHERE level = ${level} AND idx >= ${low} AND idx < ${low + count}`.execute(db);
-    const byIndex = new Map(rows.map((row) => [Number(row.idx), row.hash]));
-    for (let i = 0; i < count; i++) {
-      const found = byIndex.get(low + i);
-      if (found !== nodes.toString('hex', i * HASH_SIZE, (i + 1) * HASH_SIZE)) report({ problem: `tree node level ${level} index ${low + i} is ${found === undefined ? 'missing' : 'altered'}` });
+  /** Names each stored tile of a range that is missing, malformed or holds a node other than the rebuilt one. */
+  async function tilesDiffer(range: { level: number; low: number; high: number }, rebuilt: readonly Tile[]) {
+    const { rows } = await sql<{ level: number; idx: string | number; width: number; hashes: string }>`
+      SELECT level, idx, width, encode(hashes, 'hex') AS hashes FROM audit_tree_tiles
+      WHERE level = ${range.level} AND idx BETWEEN ${range.low} AND ${range.high}`.execute(db);
+    const storedTiles = new Map(rows.map((row) => [Number(row.idx), row]));
+    for (const tile of rebuilt) {
+      const name = `tree tile ${tile.level}/${tile.index}`;
+      const row = storedTiles.get(tile.index);
+      storedTiles.delete(tile.index);
+      if (!row) {
+        report({ problem: `${name} is missing` });
+        continue;
+      }
+      let found: Tile;
+      try {
+        found = tileFromRow(row);
+      } catch {
+        report({ problem: `${name} is malformed` });
+        continue;
+      }
+      if (found.width !== tile.width) {
+        report({ problem: `${name} holds ${found.width} nodes, not ${tile.width}` });
+        continue;
+      }
+      for (let row = 0; row < TILE_HEIGHT; row++) {
+        for (let position = 0; position < rowLength(tile.width, row); position++) {
+          const at = (rowOffset(tile.width, row) + position) * HASH_SIZE;
+          if (found.hashes.compare(tile.hashes, at, at + HASH_SIZE, at, at + HASH_SIZE) !== 0) {
+            report({ problem: `tree node level ${tile.level * TILE_HEIGHT + row} index ${tile.index * 2 ** (TILE_HEIGHT - row) + position} is altered` });
+          }
+        }
+      }
     }
+    for (const index of storedTiles.keys()) report({ problem: `tree tile ${range.level}/${index} is not part of the rebuilt tree` });
+  }
+
+  /** Stored tiles past the tree of `end` leaves (a tile-level's last index, or a tile-level above the top). */
+  async function extraTiles() {
+    const levels = Array.from({ length: 12 }, (_, level) => level).filter((level) => TILE_WIDTH ** level <= Math.max(end, 1));
+    const { rows } = await sql<{ level: number; idx: string | number }>`
+      (SELECT e.level, x.idx FROM unnest(${levels}::smallint[], ${levels.map((level) => String(tileCount(end, level)))}::bigint[]) AS e(level, n),
+        LATERAL (SELECT idx FROM audit_tree_tiles t WHERE t.level = e.level AND t.idx >= e.n ORDER BY idx LIMIT 10) x)
+      UNION ALL
+      (SELECT level, idx FROM audit_tree_tiles WHERE level > ${levels.length - 1} ORDER BY level, idx LIMIT 10)`.execute(db);
+    for (const row of rows) report({ problem: `tree tile ${row.level}/${Number(row.idx)} is not part of the rebuilt tree` });
   }
 
   function checkCheckpoint(checkpoint: { size: unknown; root_hash: Uint8Array; note: string }, root: Buffer) {

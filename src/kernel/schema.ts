@@ -233,10 +233,11 @@ export interface AuditEntriesTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
-export interface AuditTreeNodesTable {
+export interface AuditTreeTilesTable {
   level: number;
   idx: BigIntColumn;
-  hash: Uint8Array;
+  width: number;
+  hashes: Uint8Array;
 }
 
 export interface AuditCheckpointsTable {
@@ -368,7 +369,7 @@ export interface Database {
   incident_notes: IncidentNotesTable;
   emergency_accesses: EmergencyAccessesTable;
   audit_entries: AuditEntriesTable;
-  audit_tree_nodes: AuditTreeNodesTable;
+  audit_tree_tiles: AuditTreeTilesTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_log_state: AuditLogStateTable;
   availability_slots: AvailabilitySlotsTable;

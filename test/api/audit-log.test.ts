@@ -3,8 +3,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNote } from '../../src/audit/checkpoint.js';
-import { leafHash, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
+import { auditRow } from '../../src/audit/log.js';
+import { leafHash, MemoryTree, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
 import { pruneExpiredAuditEntries } from '../../src/audit/retention.js';
+import { tileCount } from '../../src/audit/tiles.js';
+import { consistencyProofFor, inclusionProofFor, latestCheckpoint, TileCache } from '../../src/audit/transparency.js';
 import { verifyLog } from '../../src/audit/verify.js';
 import { Client } from '../support/client.js';
 import { enrolTotp, setupOrganisation, signUpPatient, type Account } from '../support/factories.js';
@@ -153,11 +156,14 @@ describe('integrity check', () => {
     await sql.raw('CREATE TABLE saved_checkpoints AS SELECT * FROM audit_checkpoints').execute(db);
     const cases: Array<[string[], RegExp]> = [
       [['DELETE FROM audit_entries WHERE leaf_index = 2'], /missing/],
-      [['UPDATE audit_entries SET leaf_index = -leaf_index - 1 WHERE leaf_index IN (1, 2)', 'UPDATE audit_entries SET leaf_index = CASE leaf_index WHEN -2 THEN 2 ELSE 1 END WHERE leaf_index IN (-2, -3)'], /altered|differs/],
+      [['UPDATE audit_entries SET leaf_index = -leaf_index - 1 WHERE leaf_index IN (1, 2)', 'UPDATE audit_entries SET leaf_index = CASE leaf_index WHEN -2 THEN 2 ELSE 1 END WHERE leaf_index IN (-2, -3)'], /altered|differs|does not match its hash/],
       [['DELETE FROM audit_entries WHERE leaf_index >= (SELECT max(leaf_index) - 1 FROM audit_entries)'], /truncated|missing/],
       [[`UPDATE audit_checkpoints SET note = regexp_replace(note, '\n[A-Za-z0-9+/]{43}=\n', E'\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n') WHERE size = (SELECT max(size) FROM audit_checkpoints)`], /checkpoint signature invalid/],
-      [['UPDATE audit_tree_nodes SET hash = decode(repeat(\'00\', 32), \'hex\') WHERE level = 1 AND idx = 0'], /tree node level 1 index 0 is altered/],
+      // Node (level 1, index 0) is the first hash of the first bottom tile's second row (after its width of leaves).
+      [[`UPDATE audit_tree_tiles SET hashes = overlay(hashes PLACING decode(repeat('00', 32), 'hex') FROM width * 32 + 1 FOR 32) WHERE level = 0 AND idx = 0`], /tree node level 1 index 0 is altered/],
+      [['DELETE FROM audit_tree_tiles WHERE level = 0 AND idx = 0'], /tree tile 0\/0 is missing/],
     ];
+    await sql.raw('CREATE TABLE saved_tiles AS SELECT * FROM audit_tree_tiles').execute(db);
     try {
       for (const [statements, expected] of cases) {
         await sql.raw('DELETE FROM audit_entries').execute(db);
@@ -169,18 +175,19 @@ describe('integrity check', () => {
         const report = await verify();
         expect(report.ok, change).toBe(false);
         expect(report.problems.map((p) => p.problem).join(' | '), change).toMatch(expected);
-        if (change.startsWith('UPDATE audit_tree_nodes')) {
-          // Put the node back as it was: its hash is recomputed from its two children.
-          await sql.raw("UPDATE audit_tree_nodes SET hash = (SELECT sha256(E'\\x01'::bytea || (SELECT hash FROM audit_tree_nodes WHERE level = 0 AND idx = 0) || (SELECT hash FROM audit_tree_nodes WHERE level = 0 AND idx = 1))) WHERE level = 1 AND idx = 0").execute(db);
-        }
+        await sql.raw('DELETE FROM audit_tree_tiles').execute(db);
+        await sql.raw('INSERT INTO audit_tree_tiles SELECT * FROM saved_tiles').execute(db);
       }
     } finally {
       await sql.raw('DELETE FROM audit_entries').execute(db);
       await sql.raw('INSERT INTO audit_entries OVERRIDING SYSTEM VALUE SELECT * FROM saved_entries').execute(db);
       await sql.raw('DELETE FROM audit_checkpoints').execute(db);
       await sql.raw('INSERT INTO audit_checkpoints SELECT * FROM saved_checkpoints').execute(db);
+      await sql.raw('DELETE FROM audit_tree_tiles').execute(db);
+      await sql.raw('INSERT INTO audit_tree_tiles SELECT * FROM saved_tiles').execute(db);
       await sql.raw('DROP TABLE saved_entries').execute(db);
       await sql.raw('DROP TABLE saved_checkpoints').execute(db);
+      await sql.raw('DROP TABLE saved_tiles').execute(db);
     }
     expect((await verify()).ok).toBe(true);
   });
@@ -190,16 +197,67 @@ describe('retention', () => {
   it('pruning expired entries erases their contents and keeps the log verifiable', async () => {
     const { db } = server.services;
     await server.services.audit.integrator.flush();
-    const before = await db.selectFrom('audit_entries').select(['leaf_index', 'leaf_hash']).where('leaf_index', 'is not', null).orderBy('leaf_index').execute();
+    const before = await db.selectFrom('audit_entries').select(['leaf_index', 'leaf_data', 'leaf_hash']).where('leaf_index', 'is not', null).orderBy('leaf_index').execute();
+    expect(before.every((row) => row.leaf_hash === null)).toBe(true); // once integrated, a leaf hash lives in its tree tile
     // A year and a day later, with the default retention of 365 days, everything so far expires.
     const pruned = await pruneExpiredAuditEntries(db, server.services.now() + 366 * 24 * 3600_000, 365);
     expect(pruned).toBe(before.length);
     const after = await db.selectFrom('audit_entries').selectAll().where('leaf_index', 'is not', null).orderBy('leaf_index').execute();
     expect(after.every((row) => row.leaf_data === null && row.actor_user_id === null && row.patient_id === null && row.source_address === null)).toBe(true);
-    expect(after.map((row) => Buffer.from(row.leaf_hash!).toString('hex'))).toEqual(before.map((row) => Buffer.from(row.leaf_hash!).toString('hex')));
     expect((await verify()).ok).toBe(true);
     const { checkpoint } = openNote((await anonymous().get('/api/log/checkpoint')).body as string, [server.services.audit.key.verifierKey]);
     const proof = (await anonymous().get(`/api/log/proof/inclusion?index=1&size=${checkpoint.size}`)).body.proof.map((h: string) => Buffer.from(h, 'base64'));
-    expect(verifyInclusion(1, checkpoint.size, Buffer.from(after[1]!.leaf_hash!), proof, checkpoint.rootHash)).toBe(true);
+    expect(verifyInclusion(1, checkpoint.size, leafHash(Buffer.from(before[1]!.leaf_data!, 'utf8')), proof, checkpoint.rootHash)).toBe(true);
+  });
+});
+
+describe('tree tiles at scale', () => {
+  it('serves every proof of a 5 000-entry log integrated in uneven batches, from cold and warm caches', async () => {
+    const { db } = server.services;
+    const integrator = server.services.audit.integrator;
+    await integrator.flush();
+    const at = new Date(server.services.now());
+    for (let chunk = 0; chunk < 10; chunk++) {
+      const rows = Array.from({ length: 500 }, (_, i) => auditRow({ requestId: `bulk-${chunk}-${i}`, sourceAddress: '127.0.0.1' }, { kind: 'security', type: 'test.bulk', outcome: 'success' }, at));
+      await db.insertInto('audit_entries').values(rows).execute();
+    }
+    for (const batch of [1, 63, 700, 2, 4096]) await integrator.integrate(batch);
+    const size = await integrator.flush();
+    const leaves = await db.selectFrom('audit_entries').select(['leaf_index', 'leaf_data']).where('leaf_index', 'is not', null).orderBy('leaf_index').execute();
+    expect(leaves).toHaveLength(size);
+    // Entries pruned by the retention test above keep only their hash, in their bottom tile.
+    const bottoms = await db.selectFrom('audit_tree_tiles').select(['idx', 'width', 'hashes']).where('level', '=', 0).execute();
+    const storedLeaf = (index: number) => {
+      const tile = bottoms.find((row) => Number(row.idx) === Math.floor(index / 64))!;
+      return Buffer.from(tile.hashes).subarray((index % 64) * 32, (index % 64) * 32 + 32);
+    };
+    const tree = MemoryTree.fromLeafHashes(leaves.map((row) => (row.leaf_data === null ? storedLeaf(Number(row.leaf_index)) : leafHash(Buffer.from(row.leaf_data, 'utf8')))));
+    expect(leaves.filter((row) => row.leaf_data !== null).length).toBeGreaterThanOrEqual(5000);
+    expect(tree.root().equals((await latestCheckpoint(db))!.rootHash)).toBe(true);
+
+    let seed = 7;
+    const random = (below: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % below;
+    };
+    const warm = new TileCache();
+    for (let k = 0; k < 300; k++) {
+      const n = k === 0 ? size : 1 + random(size);
+      const index = k === 1 ? n - 1 : random(n);
+      for (const cache of [undefined, warm]) {
+        const proof = await inclusionProofFor(db, index, n, cache);
+        expect(verifyInclusion(index, n, tree.subtreeHash(index, index + 1), proof, tree.root(n)), `leaf ${index} of ${n}`).toBe(true);
+      }
+      const m = 1 + random(n);
+      const consistency = await consistencyProofFor(db, m, n, warm);
+      expect(verifyConsistency(m, n, tree.root(m), tree.root(n), consistency), `${m} → ${n}`).toBe(true);
+    }
+    // Through the API, at the latest checkpoint.
+    const answer = await anonymous().get(`/api/log/proof/inclusion?index=4097&size=${size}`);
+    const proof = (answer.body.proof as string[]).map((h) => Buffer.from(h, 'base64'));
+    expect(verifyInclusion(4097, size, tree.subtreeHash(4097, 4098), proof, tree.root())).toBe(true);
+    const tiles = await db.selectFrom('audit_tree_tiles').select(['level', 'idx', 'width']).execute();
+    expect(tiles.length).toBe([0, 1, 2].reduce((sum, level) => sum + tileCount(size, level), 0));
+    expect((await verify()).ok).toBe(true);
   });
 });

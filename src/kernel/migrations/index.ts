@@ -4,12 +4,14 @@ import * as identity from './0001_identity.js';
 import * as accessAudit from './0002_access_audit.js';
 import * as accessUniqueness from './0003_access_uniqueness.js';
 import * as consultation from './0004_consultation.js';
+import * as auditTiles from './0005_audit_tiles.js';
 
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
   '0002_access_audit': accessAudit,
   '0003_access_uniqueness': accessUniqueness,
   '0004_consultation': consultation,
+  '0005_audit_tiles': auditTiles,
 };
 
 export const migrationProvider: MigrationProvider = {
