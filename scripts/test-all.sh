@@ -9,6 +9,7 @@ need_packages=()
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v oathtool >/dev/null 2>&1 || need_packages+=(oathtool)
 command -v turnserver >/dev/null 2>&1 || need_packages+=(coturn)
+command -v pdftoppm >/dev/null 2>&1 || need_packages+=(poppler-utils)
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${need_packages[*]}"
   if [ "$(id -u)" = 0 ]; then

@@ -20,6 +20,7 @@ import { accountRoutes } from './identity/routes/account.js';
 import { factorRoutes } from './identity/routes/factors.js';
 import { loginRoutes } from './identity/routes/login.js';
 import { passwordResetRoutes } from './identity/routes/password-reset.js';
+import { prescriptionRoutes } from './prescriptions/routes.js';
 import { recordRoutes } from './records/routes.js';
 import { signupRoutes } from './identity/routes/signup.js';
 import { installHttpKernel, tooManyRequests } from './kernel/http.js';
@@ -40,6 +41,7 @@ const ROUTE_MODULES: RouteModule[] = [
   accessRoutes,
   consultationRoutes,
   recordRoutes,
+  prescriptionRoutes,
   signalingRoutes,
 ];
 

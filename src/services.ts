@@ -12,6 +12,7 @@ import { detectIncidents } from './audit/incidents.js';
 import { LogIntegrator } from './audit/integrator.js';
 import { loadLogKey, logOriginFor, TileCache, type LogKey } from './audit/transparency.js';
 import { PasswordHasher } from './identity/passwords.js';
+import { prescriptionOrigin } from './prescriptions/signed-code.js';
 import { relyingPartyFor, type RelyingParty } from './identity/passkeys.js';
 import { SessionStore } from './identity/sessions.js';
 import { LoginThrottle } from './identity/throttle.js';
@@ -28,6 +29,8 @@ export interface Services {
   mailer: Mailer;
   background: BackgroundTasks;
   audit: { integrator: LogIntegrator; key: LogKey; origin: string; tiles: TileCache };
+  /** The key that signs prescriptions' 2D codes (src/prescriptions/signed-code.ts). */
+  prescriptions: { key: LogKey; origin: string };
   relyingParty: RelyingParty;
   /** Envelope encryption: per-object data keys wrapped by the master key ring (DESIGN invariant 3). */
   envelope: Envelope;
@@ -66,6 +69,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const origin = logOriginFor(config.publicUrl);
   const logKey = await loadLogKey(config.audit.logKey, config.dataDir, origin);
   const integrator = new LogIntegrator(handle.db, logKey, origin, now);
+  const prescriptionsOrigin = prescriptionOrigin(config.publicUrl);
+  const prescriptionKey = await loadLogKey(null, config.dataDir, prescriptionsOrigin, 'prescription-signing.key');
   integrator.onIntegrated = async (fromId, toId) => {
     await detectIncidents(handle.db, fromId, toId, new Date(now()));
   };
@@ -85,6 +90,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     mailer,
     background,
     audit: { integrator, key: logKey, origin, tiles: new TileCache() },
+    prescriptions: { key: prescriptionKey, origin: prescriptionsOrigin },
     relyingParty: relyingPartyFor(config.publicUrl),
     envelope,
     blobs,

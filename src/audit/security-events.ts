@@ -35,6 +35,8 @@ export const SECURITY_EVENT_TYPES = [
   'signaling.rate_limited',
   'signaling.invalid_message',
   'document.refused',
+  'prescription.verified',
+  'prescription.dispensed',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

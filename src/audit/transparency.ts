@@ -17,10 +17,13 @@ export function logOriginFor(publicUrl: string): string {
   return `${new URL(publicUrl).host}/audit-log`;
 }
 
-/** AUDIT_LOG_KEY (Go note signer format) or a key file created once under the data dir (mode 0600). */
-export async function loadLogKey(configured: string | null, dataDir: string, origin: string): Promise<LogKey> {
+/**
+ * AUDIT_LOG_KEY (Go note signer format) or a key file created once under the data dir (mode 0600). Other
+ * signed notes of the instance (prescriptions) keep their own key in their own file.
+ */
+export async function loadLogKey(configured: string | null, dataDir: string, origin: string, file = 'audit-log.key'): Promise<LogKey> {
   if (configured) return parseSignerKey(configured);
-  const path = join(dataDir, 'audit-log.key');
+  const path = join(dataDir, file);
   try {
     return parseSignerKey((await readFile(path, 'utf8')).trim());
   } catch (error) {

@@ -240,6 +240,21 @@ export interface AuditTreeTilesTable {
   hashes: Uint8Array;
 }
 
+export interface PrescriptionsTable {
+  id: string;
+  number: string;
+  consultation_id: string | null;
+  patient_id: string;
+  prescriber_id: string | null;
+  organisation_id: string;
+  body_sealed: string;
+  digest: string;
+  signed_note: string;
+  issued_at: Timestamp;
+  dispensed_at: NullableTimestamp;
+  dispensed_by: string | null;
+}
+
 export interface AuditCheckpointsTable {
   size: BigIntColumn;
   root_hash: Uint8Array;
@@ -371,6 +386,7 @@ export interface Database {
   audit_entries: AuditEntriesTable;
   audit_tree_tiles: AuditTreeTilesTable;
   audit_checkpoints: AuditCheckpointsTable;
+  prescriptions: PrescriptionsTable;
   audit_log_state: AuditLogStateTable;
   availability_slots: AvailabilitySlotsTable;
   consultations: ConsultationsTable;

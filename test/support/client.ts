@@ -39,6 +39,14 @@ export class Client {
     return { status: response.status, headers: response.headers, body: parsed as T };
   }
 
+  /** GET of a binary body (a PDF, a file), with the session's cookies. */
+  async bytes(path: string): Promise<{ status: number; headers: Headers; body: Buffer }> {
+    const headers: Record<string, string> = { ...this.defaultHeaders };
+    if (this.cookies.size > 0) headers['cookie'] = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const response = await fetch(this.baseUrl + path, { headers });
+    return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
+  }
+
   get<T = any>(path: string, headers?: Record<string, string>) {
     return this.request<T>('GET', path, undefined, headers);
   }

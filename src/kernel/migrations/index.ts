@@ -5,6 +5,7 @@ import * as accessAudit from './0002_access_audit.js';
 import * as accessUniqueness from './0003_access_uniqueness.js';
 import * as consultation from './0004_consultation.js';
 import * as auditTiles from './0005_audit_tiles.js';
+import * as prescriptions from './0006_prescriptions.js';
 
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_access_uniqueness': accessUniqueness,
   '0004_consultation': consultation,
   '0005_audit_tiles': auditTiles,
+  '0006_prescriptions': prescriptions,
 };
 
 export const migrationProvider: MigrationProvider = {

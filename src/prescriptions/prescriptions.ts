@@ -1,0 +1,189 @@
+// E-prescriptions: the doctor of an ended consultation prescribes medicines; the prescription is sealed
+// at rest, gets a random number and a signed 2D code (signed-code.ts), and is immutable once issued.
+// The patient and the prescriber read it (through the gate); a pharmacist holding the paper checks the
+// code and marks it dispensed, once.
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { assertDecision, type AllowedDecision } from '../access/gate.js';
+import type { NoteSigner } from '../audit/checkpoint.js';
+import type { Queryable } from '../kernel/db.js';
+import { objectContext, type Envelope } from '../kernel/envelope.js';
+import { AppError } from '../kernel/errors.js';
+import { contentDigest, newPrescriptionNumber, signPrescription } from './signed-code.js';
+
+export const MAX_LINES = 20;
+
+export interface MedicationLine {
+  /** The medicine as the doctor names it (no drug database yet): "Amoxicilline". */
+  medication: string;
+  /** Strength and form: "500 mg, gélule". */
+  dosage: string;
+  /** "1 gélule matin, midi et soir". */
+  posology: string;
+  durationDays: number;
+  /** Boxes to dispense. */
+  quantity: number;
+}
+
+/** What was prescribed and by whom for whom, as issued: sealed, and the digest the code signs. */
+export interface PrescriptionContent {
+  v: 1;
+  prescriber: { id: string; name: string; profession: string | null; rpps: string | null };
+  organisation: { id: string; name: string; finess: string | null };
+  patient: { id: string; firstNames: string; birthName: string; birthDate: string; sex: 'F' | 'M' | 'U'; insNir: string | null; identityStatus: string };
+  consultationId: string;
+  lines: MedicationLine[];
+}
+
+export interface PrescriptionView {
+  id: string;
+  number: string;
+  issuedAt: string;
+  prescriber: { name: string; rpps: string | null };
+  lines: MedicationLine[];
+  dispensedAt: string | null;
+  pdfUrl: string;
+}
+
+export interface PrescriptionRecord {
+  id: string;
+  number: string;
+  issuedAt: Date;
+  dispensedAt: Date | null;
+  signedNote: string;
+  content: PrescriptionContent;
+}
+
+const bodyContext = (id: string) => objectContext('prescriptions', id, 'body_sealed');
+
+/** Issues a prescription for the patient of an ended consultation, by its doctor. */
+export async function issuePrescription(
+  q: Queryable,
+  decision: AllowedDecision<'record.write'>,
+  envelope: Envelope,
+  signer: NoteSigner & { origin: string },
+  input: { id: string; consultationId: string; lines: MedicationLine[]; now: Date },
+): Promise<PrescriptionRecord> {
+  assertDecision(decision, 'record.write');
+  const consultation = await q
+    .selectFrom('consultations')
+    .select(['status', 'doctor_id', 'organisation_id'])
+    .where('id', '=', input.consultationId)
+    .where('patient_id', '=', decision.patientId)
+    .executeTakeFirst();
+  if (!consultation || consultation.doctor_id !== decision.actorId) throw new AppError('not_found');
+  if (consultation.status !== 'ended') {
+    throw new AppError('consultation_state', { fr: 'L’ordonnance s’établit une fois la consultation terminée.', en: 'The prescription is issued once the consultation has ended.' });
+  }
+  const prescriber = await q.selectFrom('users').select(['display_name', 'profession', 'rpps']).where('id', '=', decision.actorId).executeTakeFirstOrThrow();
+  const organisation = await q.selectFrom('organisations').select(['name', 'finess']).where('id', '=', consultation.organisation_id).executeTakeFirstOrThrow();
+  const identity = await q
+    .selectFrom('patient_identities')
+    .select(['first_names', 'birth_name', sql<string>`to_char(birth_date, 'YYYY-MM-DD')`.as('birth_date'), 'sex', 'ins_nir', 'identity_status'])
+    .where('user_id', '=', decision.patientId)
+    .executeTakeFirst();
+  if (!identity) throw new AppError('validation_failed', { fr: 'L’identité du patient est incomplète.', en: 'The patient’s identity is incomplete.' });
+
+  const content: PrescriptionContent = {
+    v: 1,
+    prescriber: { id: decision.actorId, name: prescriber.display_name, profession: prescriber.profession, rpps: prescriber.rpps },
+    organisation: { id: consultation.organisation_id, name: organisation.name, finess: organisation.finess },
+    patient: {
+      id: decision.patientId,
+      firstNames: identity.first_names,
+      birthName: identity.birth_name,
+      birthDate: identity.birth_date,
+      sex: identity.sex,
+      insNir: identity.identity_status === 'qualified' ? identity.ins_nir : null,
+      identityStatus: identity.identity_status,
+    },
+    consultationId: input.consultationId,
+    lines: input.lines.map(({ medication, dosage, posology, durationDays, quantity }) => ({ medication, dosage, posology, durationDays, quantity })),
+  };
+  const body = JSON.stringify(content);
+  const number = newPrescriptionNumber();
+  const digest = contentDigest(body);
+  const signedNote = signPrescription({ origin: signer.origin, number, issuedAt: input.now, digest }, signer);
+  await q
+    .insertInto('prescriptions')
+    .values({
+      id: input.id,
+      number,
+      consultation_id: input.consultationId,
+      patient_id: decision.patientId,
+      prescriber_id: decision.actorId,
+      organisation_id: consultation.organisation_id,
+      body_sealed: await envelope.sealText(body, bodyContext(input.id)),
+      digest,
+      signed_note: signedNote,
+      issued_at: input.now,
+    })
+    .execute();
+  return { id: input.id, number, issuedAt: input.now, dispensedAt: null, signedNote, content };
+}
+
+async function open(envelope: Envelope, row: { id: string; body_sealed: string; digest: string }): Promise<PrescriptionContent> {
+  const body = await envelope.openText(row.body_sealed, bodyContext(row.id));
+  // The row's digest is what the code signs: a body that no longer matches was altered at rest.
+  if (contentDigest(body) !== row.digest) throw new AppError('internal');
+  return JSON.parse(body) as PrescriptionContent;
+}
+
+export function viewOf(record: PrescriptionRecord): PrescriptionView {
+  return {
+    id: record.id,
+    number: record.number,
+    issuedAt: record.issuedAt.toISOString(),
+    prescriber: { name: record.content.prescriber.name, rpps: record.content.prescriber.rpps },
+    lines: record.content.lines,
+    dispensedAt: record.dispensedAt?.toISOString() ?? null,
+    pdfUrl: `/api/prescriptions/${record.id}/pdf`,
+  };
+}
+
+const COLUMNS = ['id', 'number', 'issued_at', 'dispensed_at', 'signed_note', 'body_sealed', 'digest'] as const;
+
+async function recordOf(envelope: Envelope, row: { id: string; number: string; issued_at: Date; dispensed_at: Date | null; signed_note: string; body_sealed: string; digest: string }): Promise<PrescriptionRecord> {
+  return { id: row.id, number: row.number, issuedAt: row.issued_at, dispensedAt: row.dispensed_at, signedNote: row.signed_note, content: await open(envelope, row) };
+}
+
+/** The prescriptions of a consultation, oldest first. */
+export async function prescriptionsOfConsultation(q: Queryable, decision: AllowedDecision<'record.read'>, envelope: Envelope, consultationId: string): Promise<PrescriptionRecord[]> {
+  assertDecision(decision, 'record.read');
+  const rows = await q
+    .selectFrom('prescriptions')
+    .select(COLUMNS)
+    .where('consultation_id', '=', consultationId)
+    .where('patient_id', '=', decision.patientId)
+    .orderBy('issued_at')
+    .orderBy('number')
+    .execute();
+  return Promise.all(rows.map((row) => recordOf(envelope, row)));
+}
+
+/** Whose prescription this is (to ask the gate), or null for an unknown id. */
+export async function prescriptionOwner(q: Queryable, prescriptionId: string): Promise<string | null> {
+  const row = await q.selectFrom('prescriptions').select('patient_id').where('id', '=', prescriptionId).executeTakeFirst();
+  return row?.patient_id ?? null;
+}
+
+export async function readPrescription(q: Queryable, decision: AllowedDecision<'record.read'>, envelope: Envelope, prescriptionId: string): Promise<PrescriptionRecord | null> {
+  assertDecision(decision, 'record.read');
+  const row = await q.selectFrom('prescriptions').select(COLUMNS).where('id', '=', prescriptionId).where('patient_id', '=', decision.patientId).executeTakeFirst();
+  return row ? recordOf(envelope, row) : null;
+}
+
+/** The row a valid code names (by number, issued at the signed time with the signed digest), or null. */
+export async function prescriptionOfCode(q: Queryable, envelope: Envelope, signed: { number: string; issuedAt: Date; digest: string }): Promise<(PrescriptionRecord & { patientId: string; organisationId: string }) | null> {
+  const row = await q.selectFrom('prescriptions').select([...COLUMNS, 'patient_id', 'organisation_id']).where('number', '=', signed.number).executeTakeFirst();
+  if (!row || row.issued_at.getTime() !== signed.issuedAt.getTime() || row.digest !== signed.digest) return null;
+  return { ...(await recordOf(envelope, row)), patientId: row.patient_id, organisationId: row.organisation_id };
+}
+
+/** Marks a prescription dispensed, once: false if it already was. */
+export async function markDispensed(q: Queryable, prescriptionId: string, by: string, now: Date): Promise<boolean> {
+  const result = await q.updateTable('prescriptions').set({ dispensed_at: now, dispensed_by: by }).where('id', '=', prescriptionId).where('dispensed_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export const newPrescriptionId = (): string => randomUUID();
