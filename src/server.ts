@@ -20,6 +20,7 @@ import { accountRoutes } from './identity/routes/account.js';
 import { factorRoutes } from './identity/routes/factors.js';
 import { loginRoutes } from './identity/routes/login.js';
 import { passwordResetRoutes } from './identity/routes/password-reset.js';
+import { fhirRoutes } from './fhir/routes.js';
 import { prescriptionRoutes } from './prescriptions/routes.js';
 import { recordRoutes } from './records/routes.js';
 import { signupRoutes } from './identity/routes/signup.js';
@@ -42,6 +43,7 @@ const ROUTE_MODULES: RouteModule[] = [
   consultationRoutes,
   recordRoutes,
   prescriptionRoutes,
+  fhirRoutes,
   signalingRoutes,
 ];
 

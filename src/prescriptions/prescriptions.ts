@@ -161,6 +161,16 @@ export async function prescriptionsOfConsultation(q: Queryable, decision: Allowe
   return Promise.all(rows.map((row) => recordOf(envelope, row)));
 }
 
+/** A patient's prescriptions issued within the bounds (FHIR search by authoredon), oldest first. */
+export async function prescriptionsOfPatient(q: Queryable, decision: AllowedDecision<'record.read'>, envelope: Envelope, bounds: { from: Date | null; to: Date | null }): Promise<PrescriptionRecord[]> {
+  assertDecision(decision, 'record.read');
+  let select = q.selectFrom('prescriptions').select(COLUMNS).where('patient_id', '=', decision.patientId);
+  if (bounds.from) select = select.where('issued_at', '>=', bounds.from);
+  if (bounds.to) select = select.where('issued_at', '<', bounds.to);
+  const rows = await select.orderBy('issued_at').orderBy('number').execute();
+  return Promise.all(rows.map((row) => recordOf(envelope, row)));
+}
+
 /** Whose prescription this is (to ask the gate), or null for an unknown id. */
 export async function prescriptionOwner(q: Queryable, prescriptionId: string): Promise<string | null> {
   const row = await q.selectFrom('prescriptions').select('patient_id').where('id', '=', prescriptionId).executeTakeFirst();

@@ -1,0 +1,55 @@
+// GET /fhir/R4/metadata: exactly what this server supports, no more (R4 CapabilityStatement).
+const search = (name: string, type: string, documentation: string) => ({ name, type, documentation });
+const PAGING = [search('_count', 'number', 'Page size, 0 to 100 (default 20)'), search('_offset', 'number', 'Matches to skip (paging; the Bundle has next/previous links)')];
+
+const RESOURCES = [
+  {
+    type: 'Patient',
+    profile: 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient',
+    interaction: ['read', 'search-type'],
+    searchParam: [
+      search('_id', 'token', 'The patient’s id'),
+      search('identifier', 'token', 'INS-NIR of a qualified identity: urn:oid:1.2.250.1.213.1.4.8|<NIR>'),
+      ...PAGING,
+    ],
+  },
+  { type: 'Practitioner', profile: 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner', interaction: ['read', 'search-type'], searchParam: [search('identifier', 'token', 'RPPS (https://rpps.esante.gouv.fr|<RPPS>) or IDNPS'), ...PAGING] },
+  { type: 'Organization', profile: 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-organization', interaction: ['read'], searchParam: [] },
+  {
+    type: 'Encounter',
+    profile: 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-encounter',
+    interaction: ['read', 'search-type'],
+    searchParam: [search('patient', 'reference', 'Required'), search('date', 'date', 'Start of the consultation; prefixes eq, ge, le, gt, lt; repeat to bound'), ...PAGING],
+  },
+  {
+    type: 'MedicationRequest',
+    interaction: ['read', 'search-type'],
+    searchParam: [search('patient', 'reference', 'Required'), search('authoredon', 'date', 'Time of issue; prefixes eq, ge, le, gt, lt'), ...PAGING],
+  },
+];
+
+export function capabilityStatement(publicUrl: string, now: Date): Record<string, unknown> {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: now.toISOString(),
+    publisher: 'Ausculta',
+    kind: 'instance',
+    software: { name: 'Ausculta' },
+    implementation: { description: 'Ausculta FHIR R4 API', url: `${publicUrl}/fhir/R4` },
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    rest: [
+      {
+        mode: 'server',
+        documentation: 'Authenticated with the Ausculta session cookie. Every resource about a patient passes the access gate and is traced in the audit log; a search returns only what a read would.',
+        resource: RESOURCES.map((resource) => ({
+          type: resource.type,
+          ...(resource.profile ? { profile: resource.profile } : {}),
+          interaction: resource.interaction.map((code) => ({ code })),
+          ...(resource.searchParam.length > 0 ? { searchParam: resource.searchParam } : {}),
+        })),
+      },
+    ],
+  };
+}

@@ -1,0 +1,266 @@
+// The FHIR R4 REST API under /fhir/R4 (read and search; JSON), for other software and for exports.
+// Every resource about a patient passes the access gate exactly as the app's own routes do: a read asks
+// for the patient's record, a search asks once per patient it would return and drops the refused ones,
+// so a search never returns what the single read would refuse. Errors are OperationOutcomes.
+// Authentication: the app's session cookie (OAuth2 bearer tokens for other software are not there yet).
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import { decide, type DecisionInput, type Purpose } from '../access/gate.js';
+import { gatedRead } from '../access/gated.js';
+import type { Action } from '../access/rules.js';
+import { authenticate, sessionOf } from '../identity/guard.js';
+import type { Queryable } from '../kernel/db.js';
+import { AppError } from '../kernel/errors.js';
+import { contextOf } from '../kernel/http.js';
+import { medicationRequestsOf } from '../prescriptions/fhir.js';
+import { prescriptionOwner, prescriptionsOfPatient, readPrescription } from '../prescriptions/prescriptions.js';
+import type { Services } from '../services.js';
+import { capabilityStatement } from './capability.js';
+import { encounterResource, organizationResource, patientResource, practitionerResource, SYSTEMS, type Resource } from './resources.js';
+import { dateBounds, FhirError, onlyParams, operationOutcome, page, searchset, single, token, type Query } from './search.js';
+
+const FHIR_JSON = 'application/fhir+json; fhirVersion=4.0; charset=utf-8';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Patients a search considers at most: each is one gate decision. */
+const MAX_CANDIDATES = 1_000;
+
+const ISSUE_OF_STATUS: Record<number, string> = { 400: 'invalid', 401: 'login', 403: 'forbidden', 404: 'not-found', 409: 'conflict', 413: 'too-costly', 429: 'throttled' };
+
+function sendOutcome(reply: FastifyReply, status: number, code: string, diagnostics: string): FastifyReply {
+  return reply.code(status).type(FHIR_JSON).send(operationOutcome(code, diagnostics));
+}
+
+const notFound = (type: string, id: string) => new FhirError(404, 'not-found', `${type}/${id} is not known`);
+
+export function fhirRoutes(app: FastifyInstance, services: Services): void {
+  const { db, config } = services;
+  const base = `${config.publicUrl}/fhir/R4`;
+  const now = () => new Date(services.now());
+
+  function ask<A extends Action>(request: FastifyRequest, patientId: string, action: A, resource: { type: string; id: string }): DecisionInput<A> {
+    const session = sessionOf(request);
+    const purpose: Purpose = patientId === session.userId ? 'patient_self' : 'care';
+    return { actor: { userId: session.userId, secondFactorVerified: session.secondFactorAt !== null }, patientId, action, purpose, context: contextOf(request), now: now(), resource, detail: { via: 'fhir' } };
+  }
+
+  /** Asks the gate about each candidate patient in one transaction (one traced decision each); keeps the allowed ones. */
+  async function allowedPatients(request: FastifyRequest, candidates: string[], action: Action, type: string): Promise<string[]> {
+    if (candidates.length === 0) return [];
+    return db.transaction().execute(async (tx) => {
+      const allowed: string[] = [];
+      for (const patientId of candidates) {
+        const decision = await decide(tx, ask(request, patientId, action, { type: `fhir_search_${type}`, id: patientId }));
+        if (decision.allowed) allowed.push(patientId);
+      }
+      return allowed;
+    });
+  }
+
+  /** The patient a search is about: `patient=<id>` or `patient=Patient/<id>`, required. */
+  function patientParam(query: Query, name = 'patient'): string {
+    const raw = single(query, name) ?? single(query, 'subject');
+    if (!raw) throw new FhirError(400, 'invalid', `"${name}" is required for this search`);
+    const id = raw.replace(/^Patient\//, '');
+    if (!UUID.test(id)) throw new FhirError(400, 'invalid', `"${name}=${raw}" is not a patient reference`);
+    return id;
+  }
+
+  app.register(
+    async (scope) => {
+      scope.setErrorHandler((error: FastifyError | FhirError | AppError, request, reply) => {
+        if (error instanceof FhirError) return sendOutcome(reply, error.status, error.code, error.message);
+        if (error instanceof AppError) return sendOutcome(reply, error.status, ISSUE_OF_STATUS[error.status] ?? 'processing', error.detail?.en ?? error.message);
+        if ((error as FastifyError).validation) return sendOutcome(reply, 400, 'invalid', error.message);
+        request.log.error({ err: error }, 'unhandled error (FHIR)');
+        return sendOutcome(reply, 500, 'exception', 'internal error');
+      });
+      scope.setNotFoundHandler((request, reply) => sendOutcome(reply, 404, 'not-supported', `${request.method} ${request.url.split('?')[0]} is not supported`));
+      scope.addHook('onSend', async (_request, reply) => {
+        void reply.header('cache-control', 'no-store');
+      });
+
+      scope.get('/metadata', async (_request, reply) => reply.type(FHIR_JSON).send(capabilityStatement(config.publicUrl, now())));
+
+      scope.register(async (authenticated) => {
+        authenticated.addHook('preValidation', authenticate(services.sessions, config.session.secureCookies));
+
+        // --- Patient ---
+        authenticated.get('/Patient/:id', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          if (!UUID.test(id)) throw notFound('Patient', id);
+          const row = await gatedRead(db, ask(request, id, 'patient.read', { type: 'Patient', id }), (tx) => patientRow(tx, id));
+          if (!row) throw notFound('Patient', id);
+          return reply.type(FHIR_JSON).send(patientResource(row));
+        });
+
+        authenticated.get('/Patient', async (request, reply) => {
+          const query = request.query as Query;
+          onlyParams(query, ['_id', 'identifier']);
+          const paging = page(query);
+          const me = sessionOf(request).userId;
+          const id = single(query, '_id');
+          const identifier = single(query, 'identifier');
+          let candidates: string[];
+          if (id !== undefined) candidates = UUID.test(id) ? [id] : [];
+          else if (identifier !== undefined) {
+            const { system, code } = token(identifier);
+            if (system !== undefined && system !== SYSTEMS.insNir) candidates = [];
+            else {
+              const rows = await db.selectFrom('patient_identities').select('user_id').where('ins_nir', '=', code).where('identity_status', '=', 'qualified').limit(MAX_CANDIDATES).execute();
+              candidates = rows.map((row) => row.user_id);
+            }
+          } else {
+            // No criterion: the caller themself, and the patients of their active care relationships.
+            const rows = await sql<{ id: string }>`
+              SELECT user_id AS id FROM patient_identities WHERE user_id = ${me}
+              UNION SELECT patient_id FROM care_relationships
+              WHERE professional_id = ${me} AND starts_at <= ${now()} AND (ends_at IS NULL OR ends_at > ${now()})
+              ORDER BY id LIMIT ${MAX_CANDIDATES}`.execute(db);
+            candidates = rows.rows.map((row) => row.id);
+          }
+          const allowed = await allowedPatients(request, candidates, 'patient.read', 'patient');
+          const shown = allowed.slice(paging.offset, paging.offset + paging.count);
+          const rows = await Promise.all(shown.map((patientId) => patientRow(db, patientId)));
+          const resources = rows.filter((row): row is NonNullable<typeof row> => row !== undefined).map(patientResource);
+          return reply.type(FHIR_JSON).send(searchset(base, 'Patient', query, paging, allowed.length, resources));
+        });
+
+        // --- Encounter (consultations) ---
+        authenticated.get('/Encounter/:id', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          if (!UUID.test(id)) throw notFound('Encounter', id);
+          const owner = await db.selectFrom('consultations').select('patient_id').where('id', '=', id).executeTakeFirst();
+          if (!owner?.patient_id) throw notFound('Encounter', id);
+          const patientId = owner.patient_id;
+          const row = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'Encounter', id }), (tx) => encounterRows(tx, patientId, { id }));
+          if (row.rows.length === 0) throw notFound('Encounter', id);
+          return reply.type(FHIR_JSON).send(encounterResource(row.rows[0]!, config.publicUrl));
+        });
+
+        authenticated.get('/Encounter', async (request, reply) => {
+          const query = request.query as Query;
+          onlyParams(query, ['patient', 'subject', 'date']);
+          const paging = page(query);
+          const patientId = patientParam(query);
+          const bounds = dateBounds(query, 'date');
+          const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'fhir_search_Encounter', id: patientId }), (tx) => encounterRows(tx, patientId, { bounds, paging }));
+          return reply.type(FHIR_JSON).send(searchset(base, 'Encounter', query, paging, found.total, found.rows.map((row) => encounterResource(row, config.publicUrl))));
+        });
+
+        // --- MedicationRequest (e-prescriptions, one per medicine) ---
+        authenticated.get('/MedicationRequest/:id', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          const match = /^([0-9a-f-]{36})-(\d{1,2})$/.exec(id);
+          if (!match || !UUID.test(match[1]!)) throw notFound('MedicationRequest', id);
+          const prescriptionId = match[1]!;
+          const patientId = await prescriptionOwner(db, prescriptionId);
+          if (!patientId) throw notFound('MedicationRequest', id);
+          const record = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'MedicationRequest', id }), (tx, decision) => readPrescription(tx, decision, services.envelope, prescriptionId));
+          const resource = record ? medicationRequestsOf(record, config.publicUrl).find((r) => r['id'] === id) : undefined;
+          if (!resource) throw notFound('MedicationRequest', id);
+          return reply.type(FHIR_JSON).send(resource);
+        });
+
+        authenticated.get('/MedicationRequest', async (request, reply) => {
+          const query = request.query as Query;
+          onlyParams(query, ['patient', 'subject', 'authoredon']);
+          const paging = page(query);
+          const patientId = patientParam(query);
+          const bounds = dateBounds(query, 'authoredon');
+          const records = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'fhir_search_MedicationRequest', id: patientId }), (tx, decision) =>
+            prescriptionsOfPatient(tx, decision, services.envelope, bounds),
+          );
+          const all = records.flatMap((record) => medicationRequestsOf(record, config.publicUrl)) as Resource[];
+          return reply.type(FHIR_JSON).send(searchset(base, 'MedicationRequest', query, paging, all.length, all.slice(paging.offset, paging.offset + paging.count)));
+        });
+
+        // --- Practitioner and Organization: not patient data; open to the members and patients of a shared organisation. ---
+        authenticated.get('/Practitioner/:id', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          const rows = UUID.test(id) ? await practitionersVisibleTo(db, sessionOf(request).userId, { id }) : [];
+          if (rows.length === 0) throw notFound('Practitioner', id);
+          return reply.type(FHIR_JSON).send(practitionerResource(rows[0]!));
+        });
+
+        authenticated.get('/Practitioner', async (request, reply) => {
+          const query = request.query as Query;
+          onlyParams(query, ['identifier']);
+          const paging = page(query);
+          const identifier = single(query, 'identifier');
+          let rpps: string | undefined;
+          if (identifier !== undefined) {
+            const { system, code } = token(identifier);
+            rpps = system === undefined || system === SYSTEMS.rpps ? code : system === SYSTEMS.idnps && code.startsWith('8') ? code.slice(1) : '';
+          }
+          const rows = await practitionersVisibleTo(db, sessionOf(request).userId, rpps === undefined ? {} : { rpps });
+          return reply.type(FHIR_JSON).send(searchset(base, 'Practitioner', query, paging, rows.length, rows.slice(paging.offset, paging.offset + paging.count).map(practitionerResource)));
+        });
+
+        authenticated.get('/Organization/:id', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          const row = UUID.test(id)
+            ? await db
+                .selectFrom('organisations as o')
+                .innerJoin('member_roles as m', 'm.organisation_id', 'o.id')
+                .select(['o.id', 'o.name', 'o.finess'])
+                .where('o.id', '=', id)
+                .where('m.user_id', '=', sessionOf(request).userId)
+                .executeTakeFirst()
+            : undefined;
+          if (!row) throw notFound('Organization', id);
+          return reply.type(FHIR_JSON).send(organizationResource(row));
+        });
+      });
+    },
+    { prefix: '/fhir/R4' },
+  );
+}
+
+function patientRow(q: Queryable, id: string) {
+  return q
+    .selectFrom('patient_identities')
+    .select(['user_id as id', 'birth_name', 'first_names', sql<string>`to_char(birth_date, 'YYYY-MM-DD')`.as('birth_date'), 'sex', 'birthplace_code', 'ins_nir', 'identity_status'])
+    .where('user_id', '=', id)
+    .executeTakeFirst();
+}
+
+async function encounterRows(
+  q: Queryable,
+  patientId: string,
+  filter: { id?: string; bounds?: { from: Date | null; to: Date | null }; paging?: { count: number; offset: number } },
+) {
+  let select = q.selectFrom('consultations').where('patient_id', '=', patientId);
+  if (filter.id) select = select.where('id', '=', filter.id);
+  if (filter.bounds?.from) select = select.where('starts_at', '>=', filter.bounds.from);
+  if (filter.bounds?.to) select = select.where('starts_at', '<', filter.bounds.to);
+  const total = filter.paging ? Number((await select.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n) : 0;
+  let rows = select
+    .select(['id', 'organisation_id', 'doctor_id', 'patient_id', 'status', 'mode', 'starts_at', 'ends_at', 'admitted_at', 'ended_at'])
+    .orderBy('starts_at')
+    .orderBy('id');
+  if (filter.paging) rows = rows.limit(filter.paging.count).offset(filter.paging.offset);
+  const found = (await rows.execute()).map((row) => ({ ...row, patient_id: row.patient_id! }));
+  return { total: filter.paging ? total : found.length, rows: found };
+}
+
+/** Professionals (doctor or health professional) of an organisation the reader belongs to, in any role. */
+function practitionersVisibleTo(q: Queryable, readerId: string, filter: { id?: string; rpps?: string }) {
+  let select = q
+    .selectFrom('users as u')
+    .select(['u.id', 'u.display_name', 'u.rpps', 'u.profession'])
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('member_roles as pro')
+          .innerJoin('member_roles as reader', 'reader.organisation_id', 'pro.organisation_id')
+          .select('pro.user_id')
+          .whereRef('pro.user_id', '=', 'u.id')
+          .where('pro.role', 'in', ['doctor', 'health_professional'])
+          .where('reader.user_id', '=', readerId),
+      ),
+    )
+    .orderBy('u.id')
+    .limit(MAX_CANDIDATES);
+  if (filter.id) select = select.where('u.id', '=', filter.id);
+  if (filter.rpps !== undefined) select = select.where('u.rpps', '=', filter.rpps);
+  return select.execute();
+}
