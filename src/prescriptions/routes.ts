@@ -11,7 +11,7 @@ import { recordSecurityEvent } from '../audit/security-events.js';
 import { findParticipation } from '../consultation/participation.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import { AppError } from '../kernel/errors.js';
-import { contextOf } from '../kernel/http.js';
+import { contextOf, publicLimit } from '../kernel/http.js';
 import type { Services } from '../services.js';
 import { prescriptionBundle } from './fhir.js';
 import { prescriptionPdf } from './pdf.js';
@@ -70,7 +70,7 @@ export function prescriptionRoutes(app: FastifyInstance, services: Services): vo
   app.get('/api/prescriptions/key', { schema: { tags: ['prescriptions'] } }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send(key.verifierKey + '\n'));
 
   // Public: what a pharmacist holding the paper may know. Never the content: validity, by whom, when, dispensed.
-  app.post('/api/prescriptions/verify', { schema: { tags: ['prescriptions'], body: CodeBody } }, async (request) => {
+  app.post('/api/prescriptions/verify', { schema: { tags: ['prescriptions'], body: CodeBody }, config: { rateLimit: publicLimit('challenge', config.rateLimitScale) } }, async (request) => {
     const { code } = request.body as { code: string };
     const signed = openPrescriptionCode(code, key.verifierKey, origin);
     if (!signed) return { valid: false, reason: 'signature' };

@@ -27,6 +27,8 @@ const DeviceCheck = lazy(() => import('./consultation/DeviceCheck').then((m) => 
 const Appointments = lazy(() => import('./consultation/Appointments').then((m) => ({ default: m.Appointments })));
 const Agenda = lazy(() => import('./consultation/Agenda').then((m) => ({ default: m.Agenda })));
 const Call = lazy(() => import('./consultation/Call').then((m) => ({ default: m.Call })));
+// Prescription verification: public, for pharmacists (signed in or not).
+const VerifyPrescription = lazy(() => import('./pages/VerifyPrescription').then((m) => ({ default: m.VerifyPrescription })));
 
 const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda']);
 const PROTECTED = { has: (path: string) => PROTECTED_PATHS.has(path) || path.startsWith('/patients/') || path.startsWith('/consultations/') };
@@ -167,6 +169,8 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
       return <CareTeamGuard />;
     case '/test-materiel':
       return <Suspense fallback={<p className="page">{t.common.loading}</p>}><DeviceCheck /></Suspense>;
+    case '/ordonnance/verifier':
+      return <Suspense fallback={<p className="page">{t.common.loading}</p>}><VerifyPrescription /></Suspense>;
     case '/rendez-vous':
       return <WithSecondFactor role="patient" title={t.nav.appointments}><Appointments /></WithSecondFactor>;
     case '/agenda':

@@ -6,6 +6,7 @@ import { formatDateTime, useI18n } from '../i18n';
 import { ErrorAlert, Page, Submit, useAction } from '../ui';
 import { CallSession, type CallPhase, type IceConfiguration, type PeerState } from './call';
 import { PathwaySummary } from './PathwaySummary';
+import { Prescriptions } from './Prescriptions';
 import type { Consultation } from './model';
 import { useConsultationTexts } from './texts';
 
@@ -40,6 +41,7 @@ export function Call({ consultationId }: { consultationId: string }) {
           {consultation.durationSeconds !== null && ` · ${c.call.ended(Math.round(consultation.durationSeconds / 60))}`}
         </p>
         {consultation.status === 'ended' && <Report consultationId={consultation.id} role={role} />}
+        {consultation.status === 'ended' && <Prescriptions consultationId={consultation.id} role={role} />}
       </Page>
     );
   }
