@@ -22,6 +22,7 @@ import { loginRoutes } from './identity/routes/login.js';
 import { passwordResetRoutes } from './identity/routes/password-reset.js';
 import { fhirRoutes } from './fhir/routes.js';
 import { prescriptionRoutes } from './prescriptions/routes.js';
+import { observationRoutes } from './records/observation-routes.js';
 import { recordRoutes } from './records/routes.js';
 import { signupRoutes } from './identity/routes/signup.js';
 import { installHttpKernel, tooManyRequests } from './kernel/http.js';
@@ -42,6 +43,7 @@ const ROUTE_MODULES: RouteModule[] = [
   accessRoutes,
   consultationRoutes,
   recordRoutes,
+  observationRoutes,
   prescriptionRoutes,
   fhirRoutes,
   signalingRoutes,

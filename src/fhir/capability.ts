@@ -22,6 +22,16 @@ const RESOURCES = [
     searchParam: [search('patient', 'reference', 'Required'), search('date', 'date', 'Start of the consultation; prefixes eq, ge, le, gt, lt; repeat to bound'), ...PAGING],
   },
   {
+    type: 'Observation',
+    interaction: ['read', 'search-type', 'create'],
+    searchParam: [
+      search('patient', 'reference', 'Required'),
+      search('code', 'token', 'LOINC code(s), comma-separated: 29463-7 weight, 85354-9 blood pressure, 8310-5 temperature, 2708-6 SpO2, 8867-4 heart rate, 2339-0 glucose'),
+      search('date', 'date', 'effectiveDateTime; prefixes eq, ge, le, gt, lt'),
+      ...PAGING,
+    ],
+  },
+  {
     type: 'MedicationRequest',
     interaction: ['read', 'search-type'],
     searchParam: [search('patient', 'reference', 'Required'), search('authoredon', 'date', 'Time of issue; prefixes eq, ge, le, gt, lt'), ...PAGING],

@@ -1,12 +1,13 @@
-// The FHIR R4 REST API under /fhir/R4 (read and search; JSON), for other software and for exports.
+// The FHIR R4 REST API under /fhir/R4 (read, search, and create of Observation; JSON), for other software and for exports.
 // Every resource about a patient passes the access gate exactly as the app's own routes do: a read asks
 // for the patient's record, a search asks once per patient it would return and drops the refused ones,
 // so a search never returns what the single read would refuse. Errors are OperationOutcomes.
 // Authentication: the app's session cookie (OAuth2 bearer tokens for other software are not there yet).
+import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { decide, type DecisionInput, type Purpose } from '../access/gate.js';
-import { gatedRead } from '../access/gated.js';
+import { gated, gatedRead } from '../access/gated.js';
 import type { Action } from '../access/rules.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import type { Queryable } from '../kernel/db.js';
@@ -14,8 +15,10 @@ import { AppError } from '../kernel/errors.js';
 import { contextOf } from '../kernel/http.js';
 import { medicationRequestsOf } from '../prescriptions/fhir.js';
 import { prescriptionOwner, prescriptionsOfPatient, readPrescription } from '../prescriptions/prescriptions.js';
+import { checkObservation, observationOwner, observationsOf, recordObservation } from '../records/observations.js';
 import type { Services } from '../services.js';
 import { capabilityStatement } from './capability.js';
+import { observationFromFhir, observationResource } from './observations.js';
 import { encounterResource, organizationResource, patientResource, practitionerResource, SYSTEMS, type Resource } from './resources.js';
 import { dateBounds, FhirError, onlyParams, operationOutcome, page, searchset, single, token, type Query } from './search.js';
 
@@ -75,6 +78,14 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
         return sendOutcome(reply, 500, 'exception', 'internal error');
       });
       scope.setNotFoundHandler((request, reply) => sendOutcome(reply, 404, 'not-supported', `${request.method} ${request.url.split('?')[0]} is not supported`));
+      // FHIR clients send application/fhir+json: parsed like JSON (the size limit is Fastify's).
+      scope.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, (_request, body, done) => {
+        try {
+          done(null, JSON.parse(body as string));
+        } catch {
+          done(new FhirError(400, 'invalid', 'the body is not JSON'), undefined);
+        }
+      });
       scope.addHook('onSend', async (_request, reply) => {
         void reply.header('cache-control', 'no-store');
       });
@@ -172,6 +183,40 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           );
           const all = records.flatMap((record) => medicationRequestsOf(record, config.publicUrl)) as Resource[];
           return reply.type(FHIR_JSON).send(searchset(base, 'MedicationRequest', query, paging, all.length, all.slice(paging.offset, paging.offset + paging.count)));
+        });
+
+        // --- Observation (vital signs): read, search, create ---
+        authenticated.get('/Observation/:id', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          const patientId = UUID.test(id) ? await observationOwner(db, id) : null;
+          if (!patientId) throw notFound('Observation', id);
+          const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'Observation', id }), (tx, decision) => observationsOf(tx, decision, { id }));
+          if (found.rows.length === 0) throw notFound('Observation', id);
+          return reply.type(FHIR_JSON).send(observationResource(found.rows[0]!));
+        });
+
+        authenticated.get('/Observation', async (request, reply) => {
+          const query = request.query as Query;
+          onlyParams(query, ['patient', 'subject', 'code', 'date']);
+          const paging = page(query);
+          const patientId = patientParam(query);
+          const bounds = dateBounds(query, 'date');
+          const code = single(query, 'code');
+          // code=[system|]code[,…]: any of them (LOINC only).
+          const codes = code?.split(',').map(token).filter((t) => t.system === undefined || t.system === 'http://loinc.org').map((t) => t.code);
+          const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'fhir_search_Observation', id: patientId }), (tx, decision) =>
+            observationsOf(tx, decision, { codes, from: bounds.from, to: bounds.to, limit: paging.count, offset: paging.offset }),
+          );
+          return reply.type(FHIR_JSON).send(searchset(base, 'Observation', query, paging, found.total, found.rows.map(observationResource)));
+        });
+
+        authenticated.post('/Observation', async (request, reply) => {
+          const { patientId, measure } = observationFromFhir(request.body);
+          checkObservation(measure, now()); // bad input is refused before the gate is asked
+          const id = randomUUID();
+          const input = ask(request, patientId, 'record.write', { type: 'Observation', id });
+          const row = await gated(db, { ...input, detail: { via: 'fhir', change: 'observation.created' } }, (tx, decision) => recordObservation(tx, decision, { ...measure, id }, input.now));
+          return reply.code(201).header('location', `${base}/Observation/${row.id}`).type(FHIR_JSON).send(observationResource(row));
         });
 
         // --- Practitioner and Organization: not patient data; open to the members and patients of a shared organisation. ---

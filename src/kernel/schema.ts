@@ -255,6 +255,21 @@ export interface PrescriptionsTable {
   dispensed_by: string | null;
 }
 
+export interface ObservationsTable {
+  id: string;
+  patient_id: string;
+  author_id: string | null;
+  encounter_id: string | null;
+  kind: string;
+  code: string;
+  /** numeric: read back as text by both drivers. */
+  value: ColumnType<string, number | string, number | string>;
+  value2: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+  unit: string;
+  effective_at: Timestamp;
+  recorded_at: Timestamp;
+}
+
 export interface AuditCheckpointsTable {
   size: BigIntColumn;
   root_hash: Uint8Array;
@@ -387,6 +402,7 @@ export interface Database {
   audit_tree_tiles: AuditTreeTilesTable;
   audit_checkpoints: AuditCheckpointsTable;
   prescriptions: PrescriptionsTable;
+  observations: ObservationsTable;
   audit_log_state: AuditLogStateTable;
   availability_slots: AvailabilitySlotsTable;
   consultations: ConsultationsTable;

@@ -6,6 +6,7 @@ import * as accessUniqueness from './0003_access_uniqueness.js';
 import * as consultation from './0004_consultation.js';
 import * as auditTiles from './0005_audit_tiles.js';
 import * as prescriptions from './0006_prescriptions.js';
+import * as observations from './0007_observations.js';
 
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_consultation': consultation,
   '0005_audit_tiles': auditTiles,
   '0006_prescriptions': prescriptions,
+  '0007_observations': observations,
 };
 
 export const migrationProvider: MigrationProvider = {
