@@ -1,0 +1,166 @@
+// databases: postgres
+// timeout-seconds: 600
+// The FHIR API at scale (issue 5): 10^5 patients and 10^6 observations (FHIR_BENCH_PATIENTS and
+// FHIR_BENCH_OBSERVATIONS override), written in SQL before the server starts. A doctor who is the
+// attending doctor of every patient works through the real server (child process, HTTP, session
+// cookie with two factors), 8 keep-alive connections; each figure against raw SQL of the same query
+// sent by this process on a pool of 8 connections, same concurrency, alternated A B B A.
+// - fhir-read: GET /fhir/R4/Observation/<random id> (gate decision + audit entry + read) per second
+//   vs the primary-key SELECT of the same row per second. Goal: ratio >= 0.35.
+// - fhir-search-p95: GET /fhir/R4/Observation?patient=<random>&date=ge…&date=lt… (a 10-day window,
+//   _count=20): p95 latency. Goal: < 50 ms. fhir-search: its rate vs the same two SELECTs (page +
+//   count) raw. Goal: ratio >= 0.25.
+// - fhir-create: POST /fhir/R4/Observation (validation, gate, audit entry, insert) per second vs a raw
+//   single-row INSERT of the same row per second, autocommit. Goal: ratio >= 0.35.
+// - The export goal (a patient with 10^4 resources in < 5 s) waits for the export ($everything).
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import pg from 'pg';
+import { sql } from 'kysely';
+import { SESSION_COOKIE } from '../src/identity/cookies.js';
+import { report } from './report.js';
+import { percentile, send, type Target } from './support/load.js';
+import { DATABASE, prepareDatabase, startServer, withServer } from './support/server.js';
+
+const PATIENTS = Number(process.env['FHIR_BENCH_PATIENTS'] ?? 100_000);
+const OBSERVATIONS = Number(process.env['FHIR_BENCH_OBSERVATIONS'] ?? 1_000_000);
+const CONNECTIONS = 8;
+const PHASE_MS = 3_000;
+const WARMUP_MS = 1_000;
+const HOUR = 3600_000;
+if (DATABASE !== 'postgres') throw new Error('fhir.bench.ts runs on PostgreSQL (TEST_DB=postgres)');
+
+const started = performance.now();
+const { database, seeded } = await prepareDatabase(DATABASE, async (services) => {
+  const { db } = services;
+  const organisation = await db.insertInto('organisations').values({ name: 'Centre de banc d’essai', finess: null }).returning('id').executeTakeFirstOrThrow();
+  const doctor = await db.insertInto('users').values({ email: 'doctor@bench.invalid', display_name: 'Dr Banc', password_hash: 'not-a-hash', rpps: '10003456786', profession: 'médecin généraliste' }).returning('id').executeTakeFirstOrThrow();
+  await db.insertInto('member_roles').values({ organisation_id: organisation.id, user_id: doctor.id, role: 'doctor' }).execute();
+  const now = new Date(services.now());
+  await sql`INSERT INTO users (id, email, display_name, password_hash)
+    SELECT md5('patient' || i)::uuid, 'p' || i || '@bench.invalid', 'Patient ' || i, 'not-a-hash' FROM generate_series(1, ${PATIENTS}) i`.execute(db);
+  await sql`INSERT INTO patient_identities (user_id, birth_name, first_names, birth_date, sex, birthplace_code)
+    SELECT md5('patient' || i)::uuid, 'NOM' || i, 'Prénom', date '1940-01-01' + (i % 25000), CASE WHEN i % 2 = 0 THEN 'F' ELSE 'M' END, '75056'
+    FROM generate_series(1, ${PATIENTS}) i`.execute(db);
+  await sql`INSERT INTO member_roles (organisation_id, user_id, role) SELECT ${organisation.id}::uuid, md5('patient' || i)::uuid, 'patient' FROM generate_series(1, ${PATIENTS}) i`.execute(db);
+  await sql`INSERT INTO care_relationships (patient_id, professional_id, organisation_id, kind, starts_at, created_by)
+    SELECT md5('patient' || i)::uuid, ${doctor.id}::uuid, ${organisation.id}::uuid, 'attending_doctor', ${new Date(now.getTime() - 365 * 24 * HOUR)}, ${doctor.id}::uuid
+    FROM generate_series(1, ${PATIENTS}) i`.execute(db);
+  // Observation j: patient (j mod n) + 1, one every 10 hours or so going back, weights 50–99 kg.
+  for (let from = 1; from <= OBSERVATIONS; from += 250_000) {
+    const to = Math.min(OBSERVATIONS, from + 249_999);
+    await sql`INSERT INTO observations (id, patient_id, author_id, kind, code, value, unit, effective_at, recorded_at)
+      SELECT md5('observation' || j)::uuid, md5('patient' || (j % ${PATIENTS} + 1))::uuid, ${doctor.id}::uuid, 'weight', '29463-7', 50 + j % 50, 'kg',
+        ${now}::timestamptz - (j / ${PATIENTS}) * interval '10 hours' - (j % 600) * interval '1 minute', ${now}::timestamptz
+      FROM generate_series(${from}::bigint, ${to}::bigint) j`.execute(db);
+  }
+  await sql`ANALYZE`.execute(db);
+  const session = await services.sessions.create(db, { userId: doctor.id, secondFactorPending: false, secondFactorVerified: true, sourceAddress: '127.0.0.1', userAgent: 'bench' });
+  return { doctorId: doctor.id, token: session.token, csrf: session.session.csrfToken, now: now.getTime() };
+});
+console.log(`  data: ${PATIENTS} patients, ${OBSERVATIONS} observations in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+
+const server = await startServer({ env: database.env, cpuProfileName: 'fhir' });
+await withServer(server, database, async ({ port }) => {
+  const pool = new pg.Pool({ connectionString: database.env['DATABASE_URL'], max: CONNECTIONS });
+  try {
+    let seed = 12345;
+    const random = (below: number) => {
+      seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+      return seed % below;
+    };
+    const { rows: ids } = await pool.query<{ id: string }>('SELECT md5($1 || j)::uuid::text AS id FROM generate_series(1, 20000) j', ['observation']);
+    const observationId = () => ids[random(ids.length)]!.id;
+    const { rows: patientIds } = await pool.query<{ id: string }>('SELECT md5($1 || i)::uuid::text AS id FROM generate_series(1, $2::int) i', ['patient', Math.min(PATIENTS, 20000)]);
+    const patientId = () => patientIds[random(patientIds.length)]!.id;
+    const headers = { cookie: `${SESSION_COOKIE}=${seeded.token}`, accept: 'application/fhir+json' };
+    const window = () => {
+      const end = seeded.now - random(40) * 24 * HOUR;
+      return { from: new Date(end - 10 * 24 * HOUR), to: new Date(end) };
+    };
+    const observationBody = (patient: string) =>
+      JSON.stringify({
+        resourceType: 'Observation',
+        status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '29463-7' }] },
+        subject: { reference: `Patient/${patient}` },
+        effectiveDateTime: new Date(seeded.now - random(1000) * HOUR).toISOString(),
+        valueQuantity: { value: 50 + random(50), unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
+      });
+
+    // Kinds of work: each is one request (HTTP) or the same query (raw), run by 8 workers for a while.
+    type Work = () => Promise<void>;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+    const request = (target: () => Target, expected: number): Work => async () => {
+      const reply = await send(agent, target(), true);
+      if (reply.status !== expected) throw new Error(`${target().path}: HTTP ${reply.status} ${reply.body.slice(0, 300)}`);
+    };
+    const fhirRead = request(() => ({ port, path: `/fhir/R4/Observation/${observationId()}`, headers }), 200);
+    const rawRead: Work = async () => {
+      const { rows } = await pool.query('SELECT id, patient_id, author_id, encounter_id, kind, code, value, value2, unit, effective_at, recorded_at FROM observations WHERE id = $1', [observationId()]);
+      if (rows.length !== 1) throw new Error('raw read: not found');
+    };
+    const fhirSearch = request(() => {
+      const { from, to } = window();
+      return { port, path: `/fhir/R4/Observation?patient=${patientId()}&date=ge${from.toISOString()}&date=lt${to.toISOString()}&_count=20`.replaceAll('+', '%2B'), headers };
+    }, 200);
+    const rawSearch: Work = async () => {
+      const { from, to } = window();
+      const patient = patientId();
+      await pool.query('SELECT id, patient_id, author_id, encounter_id, kind, code, value, value2, unit, effective_at, recorded_at FROM observations WHERE patient_id = $1 AND effective_at >= $2 AND effective_at < $3 ORDER BY effective_at DESC, id LIMIT 20 OFFSET 0', [patient, from, to]);
+      await pool.query('SELECT count(*) AS n FROM observations WHERE patient_id = $1 AND effective_at >= $2 AND effective_at < $3', [patient, from, to]);
+    };
+    const fhirCreate = request(() => ({ port, path: '/fhir/R4/Observation', method: 'POST', headers: { ...headers, 'content-type': 'application/fhir+json', 'x-csrf-token': seeded.csrf }, body: observationBody(patientId()) }), 201);
+    const rawCreate: Work = async () => {
+      await pool.query(
+        'INSERT INTO observations (id, patient_id, author_id, encounter_id, kind, code, value, value2, unit, effective_at, recorded_at) VALUES ($1, $2, $3, NULL, $4, $5, $6, NULL, $7, $8, $9)',
+        [randomUUID(), patientId(), seeded.doctorId, 'weight', '29463-7', String(50 + random(50)), 'kg', new Date(seeded.now - random(1000) * HOUR), new Date()],
+      );
+    };
+
+    const run = async (work: Work, durationMs: number) => {
+      const latencies: number[] = [];
+      const deadline = performance.now() + durationMs;
+      const begin = performance.now();
+      await Promise.all(
+        Array.from({ length: CONNECTIONS }, async () => {
+          while (performance.now() < deadline) {
+            const t = performance.now();
+            await work();
+            latencies.push(performance.now() - t);
+          }
+        }),
+      );
+      return { count: latencies.length, ms: performance.now() - begin, latencies };
+    };
+    const compare = async (name: string, api: Work, raw: Work) => {
+      await run(api, WARMUP_MS);
+      await run(raw, WARMUP_MS);
+      const totals = { api: { count: 0, ms: 0, latencies: [] as number[] }, raw: { count: 0, ms: 0, latencies: [] as number[] } };
+      let serverCpu = 0;
+      for (const kind of ['api', 'raw', 'raw', 'api'] as const) {
+        const cpuBefore = server.cpuSeconds();
+        const result = await run(kind === 'api' ? api : raw, PHASE_MS);
+        if (kind === 'api') serverCpu += server.cpuSeconds() - cpuBefore;
+        totals[kind].count += result.count;
+        totals[kind].ms += result.ms;
+        totals[kind].latencies.push(...result.latencies);
+      }
+      const rate = (t: { count: number; ms: number }) => (t.count * 1000) / t.ms;
+      console.log(`  ${name}: API ${rate(totals.api).toFixed(0)}/s (p50 ${percentile(totals.api.latencies, 0.5).toFixed(1)} ms, p95 ${percentile(totals.api.latencies, 0.95).toFixed(1)} ms, server CPU ${((serverCpu * 1e6) / totals.api.count).toFixed(0)} µs/request), raw ${rate(totals.raw).toFixed(0)}/s`);
+      return { apiRate: rate(totals.api), rawRate: rate(totals.raw), p95: percentile(totals.api.latencies, 0.95), rawP95: percentile(totals.raw.latencies, 0.95), count: totals.api.count };
+    };
+
+    const read = await compare('read', fhirRead, rawRead);
+    report({ name: 'fhir-read', value: read.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: read.rawRate, goal: { on: 'ratio', op: '>=', target: 0.35 }, database: DATABASE, notes: `${PATIENTS} patients, ${OBSERVATIONS} observations; 8 connections; gate decision and audit entry per read; p95 ${read.p95.toFixed(1)} ms` });
+    const search = await compare('search', fhirSearch, rawSearch);
+    report({ name: 'fhir-search-p95', value: search.p95, unit: 'ms', baseline: 'raw SQL p95 (ms)', baselineValue: search.rawP95, goal: { on: 'value', op: '<', target: 50 }, database: DATABASE, notes: `Observation?patient&date=ge&date=lt (10-day window), _count=20; ${search.count} searches` });
+    report({ name: 'fhir-search', value: search.apiRate, unit: 'searches/s', baseline: 'same page + count SELECTs raw/s', baselineValue: search.rawRate, goal: { on: 'ratio', op: '>=', target: 0.25 }, database: DATABASE, notes: '8 connections' });
+    const create = await compare('create', fhirCreate, rawCreate);
+    report({ name: 'fhir-create', value: create.apiRate, unit: 'creates/s', baseline: 'raw single-row INSERT/s (autocommit)', baselineValue: create.rawRate, goal: { on: 'ratio', op: '>=', target: 0.35 }, database: DATABASE, notes: `8 connections; validation, gate decision, audit entry, insert; p95 ${create.p95.toFixed(1)} ms` });
+    agent.destroy();
+  } finally {
+    await pool.end();
+  }
+});
