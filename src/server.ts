@@ -20,6 +20,7 @@ import { accountRoutes } from './identity/routes/account.js';
 import { factorRoutes } from './identity/routes/factors.js';
 import { loginRoutes } from './identity/routes/login.js';
 import { passwordResetRoutes } from './identity/routes/password-reset.js';
+import { exportRoutes } from './fhir/export.js';
 import { fhirRoutes } from './fhir/routes.js';
 import { prescriptionRoutes } from './prescriptions/routes.js';
 import { observationRoutes } from './records/observation-routes.js';
@@ -46,6 +47,7 @@ const ROUTE_MODULES: RouteModule[] = [
   observationRoutes,
   prescriptionRoutes,
   fhirRoutes,
+  exportRoutes,
   signalingRoutes,
 ];
 

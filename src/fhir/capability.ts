@@ -7,6 +7,7 @@ const RESOURCES = [
     type: 'Patient',
     profile: 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient',
     interaction: ['read', 'search-type'],
+    operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }],
     searchParam: [
       search('_id', 'token', 'The patient’s id'),
       search('identifier', 'token', 'INS-NIR of a qualified identity: urn:oid:1.2.250.1.213.1.4.8|<NIR>'),
@@ -58,6 +59,7 @@ export function capabilityStatement(publicUrl: string, now: Date): Record<string
           ...(resource.profile ? { profile: resource.profile } : {}),
           interaction: resource.interaction.map((code) => ({ code })),
           ...(resource.searchParam.length > 0 ? { searchParam: resource.searchParam } : {}),
+          ...('operation' in resource ? { operation: resource.operation } : {}),
         })),
       },
     ],

@@ -18,6 +18,7 @@ import { prescriptionOwner, prescriptionsOfPatient, readPrescription } from '../
 import { checkObservation, observationOwner, observationsOf, recordObservation } from '../records/observations.js';
 import type { Services } from '../services.js';
 import { capabilityStatement } from './capability.js';
+import { patientEverything } from './everything.js';
 import { observationFromFhir, observationResource } from './observations.js';
 import { encounterResource, organizationResource, patientResource, practitionerResource, SYSTEMS, type Resource } from './resources.js';
 import { dateBounds, FhirError, onlyParams, operationOutcome, page, searchset, single, token, type Query } from './search.js';
@@ -134,6 +135,15 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           const rows = await Promise.all(shown.map((patientId) => patientRow(db, patientId)));
           const resources = rows.filter((row): row is NonNullable<typeof row> => row !== undefined).map(patientResource);
           return reply.type(FHIR_JSON).send(searchset(base, 'Patient', query, paging, allowed.length, resources));
+        });
+
+        // Everything the record holds about the patient (the professional's export): one decision, traced as an export.
+        authenticated.get('/Patient/:id/$everything', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          if (!UUID.test(id)) throw notFound('Patient', id);
+          const input = { ...ask(request, id, 'record.read', { type: 'Patient/$everything', id }), detail: { via: 'fhir', export: 'everything' } };
+          const { bundle } = await gatedRead(db, input, (tx, decision) => patientEverything(tx, decision, services.envelope, config.publicUrl, input.now));
+          return reply.type(FHIR_JSON).send(bundle);
         });
 
         // --- Encounter (consultations) ---

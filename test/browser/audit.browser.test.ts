@@ -2,7 +2,8 @@
 // row verified by the browser itself (WebCrypto) against the signed checkpoint; a tampered row shows as not
 // verified; a security officer runs the integrity check and searches the log. axe-core on both pages.
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { strFromU8, unzipSync } from 'fflate';
 import { sql } from 'kysely';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +129,14 @@ describe.skipIf(!existsSync(CHROMIUM))('audit pages in Chromium', { timeout: 180
     expect(await summary(page).textContent()).toContain('all verified against signed checkpoint no.');
     await expectAccessible(page, 'access history (en)');
     await switchLanguage(page, 'fr');
+
+    // Taking one's data away: the archive downloads from the same page, with the FHIR Bundle inside.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Télécharger toutes mes données (archive .zip)' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^ausculta-export-\d{4}-\d\d-\d\d\.zip$/);
+    const files = unzipSync(new Uint8Array(await readFile((await download.path())!)));
+    const bundle = JSON.parse(strFromU8(files['bundle.json']!)) as { resourceType: string; entry: Array<{ resource: { resourceType: string; id: string } }> };
+    expect(bundle.resourceType).toBe('Bundle');
+    expect(bundle.entry.find((e) => e.resource.resourceType === 'Patient')?.resource.id).toBe(patientId);
   });
 
   it('a security officer checks the log’s integrity and searches it', async () => {
@@ -155,7 +164,9 @@ describe.skipIf(!existsSync(CHROMIUM))('audit pages in Chromium', { timeout: 180
     await page.getByText(/^\d+ entrées? trouvées?\.$/).waitFor();
     const rows = page.locator('table.data tbody tr');
     expect(await rows.count()).toBeGreaterThanOrEqual(2);
-    expect(await rows.first().textContent()).toContain('access_history.read');
+    // The newest: the patient's export (a record.read of their own record), then their visits to #/acces.
+    expect(await rows.first().textContent()).toContain('record.read');
+    expect(await rows.nth(1).textContent()).toContain('access_history.read');
     expect(await rows.first().textContent()).toContain(patientId);
     await expectAccessible(page, 'audit with results (fr)');
 

@@ -247,6 +247,10 @@ const fr = {
       'Chaque accès à votre dossier est inscrit dans un journal infalsifiable. Votre navigateur vérifie lui-même, ligne par ligne, que chaque accès affiché figure bien dans le journal signé que tous peuvent contrôler.',
     caption: 'Accès à vos données, du plus récent au plus ancien',
     none: 'Aucun accès enregistré pour le moment.',
+    exportTitle: 'Emporter vos données',
+    exportIntro:
+      'Téléchargez tout votre dossier en une archive : vos données au format FHIR (lisible par d’autres logiciels de santé) et vos ordonnances en PDF. Ce téléchargement est inscrit au journal.',
+    exportLink: 'Télécharger toutes mes données (archive .zip)',
     when: 'Date',
     who: 'Qui',
     basis: 'Rôle ou fondement',
@@ -611,6 +615,10 @@ const en: Dict = {
       'Every access to your record is written to a tamper-evident log. Your browser itself checks, row by row, that each access shown is in the signed log that anyone can audit.',
     caption: 'Accesses to your data, most recent first',
     none: 'No access recorded yet.',
+    exportTitle: 'Take your data with you',
+    exportIntro:
+      'Download your whole record as one archive: your data in the FHIR format (readable by other health software) and your prescriptions as PDF. This download is written to the log.',
+    exportLink: 'Download all my data (.zip archive)',
     when: 'Date',
     who: 'Who',
     basis: 'Role or basis',

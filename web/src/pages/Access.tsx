@@ -134,6 +134,15 @@ export function Access() {
           </table>
         </div>
       )}
+      <section aria-labelledby="export-title" className="card">
+        <h2 id="export-title">{t.access.exportTitle}</h2>
+        <p>{t.access.exportIntro}</p>
+        <p>
+          <a className="button" href="/api/me/export" download>
+            {t.access.exportLink}
+          </a>
+        </p>
+      </section>
     </Page>
   );
 }
