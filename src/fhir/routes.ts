@@ -49,6 +49,8 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
 
   /** Asks the gate about each candidate patient in one transaction (one traced decision each); keeps the allowed ones. */
   async function allowedPatients(request: FastifyRequest, candidates: string[], action: Action, type: string): Promise<string[]> {
+    // As GET /api/patients: without a second factor, no patient data at all (and no decision to trace).
+    if (sessionOf(request).secondFactorAt === null) throw new AppError('second_factor_enrolment_required');
     if (candidates.length === 0) return [];
     return db.transaction().execute(async (tx) => {
       const allowed: string[] = [];

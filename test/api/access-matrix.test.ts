@@ -274,3 +274,55 @@ describe('the access gate’s authorization matrix', () => {
     expect((await actors.doctor_without_relationship.account.client.get(`/api/patients/${patientId}`)).status).toBe(404);
   });
 });
+
+describe('the same matrix over every FHIR interaction', () => {
+  /** FHIR interactions and the action each asks of the gate (the FHIR API asks with the `care` purpose, or `patient_self`). */
+  const INTERACTIONS = [
+    { name: 'read Patient', action: 'patient.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Patient/${id}`) },
+    { name: 'search Patient?_id', action: 'patient.read', search: true, request: (client: Client, id: string) => client.get(`/fhir/R4/Patient?_id=${id}`) },
+    { name: 'search Encounter', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Encounter?patient=${id}`) },
+    { name: 'search Observation', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Observation?patient=${id}`) },
+    { name: 'search MedicationRequest', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/MedicationRequest?patient=${id}`) },
+    { name: 'Patient/$everything', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Patient/${id}/$everything`) },
+    {
+      name: 'create Observation',
+      action: 'record.write',
+      request: (client: Client, id: string) =>
+        client.post('/fhir/R4/Observation', JSON.stringify({
+          resourceType: 'Observation', status: 'final',
+          code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+          subject: { reference: `Patient/${id}` },
+          effectiveDateTime: new Date(server.services.now() - 60_000).toISOString(),
+          valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+        }), { 'content-type': 'application/fhir+json' }),
+    },
+  ] as const;
+
+  it('answers as the gate decides (404 alike for others and random ids, 403 without a second factor), one audit entry each; a search returns exactly what the read allows', async () => {
+    const mismatches: string[] = [];
+    for (const name of ACTOR_NAMES) {
+      const actor = actors[name];
+      for (const target of TARGETS) {
+        const patientId = actor.targets[target];
+        const readable = (await actor.account.client.get(`/fhir/R4/Patient/${patientId}`)).status === 200;
+        for (const interaction of INTERACTIONS) {
+          const expected = EXPECTED[name][target][interaction.action];
+          // The FHIR API has no emergency purpose: a break-the-glass access does not open it.
+          const allowed = expected.startsWith('allowed') && actor.purpose !== 'emergency';
+          const want = expected === 'denied:second_factor_required' ? 403 : allowed ? (interaction.action === 'record.write' ? 201 : 200) : 'search' in interaction ? 200 : 404;
+          const before = await accessEntryCount();
+          const answer = await interaction.request(actor.account.client, patientId);
+          const traced = (await accessEntryCount()) - before;
+          if (answer.status !== want) mismatches.push(`${name} × ${interaction.name} × ${target}: got ${answer.status}, expected ${want}`);
+          if (want !== 201 && want !== 200) expect(answer.body.resourceType, `${name} × ${interaction.name}`).toBe('OperationOutcome');
+          expect(traced, `${name} × ${interaction.name} × ${target}`).toBe(want === 403 && 'search' in interaction ? 0 : 1);
+          if ('search' in interaction && answer.status === 200) {
+            // Search = read: the patient is in the results exactly when the single read lets them be seen.
+            expect(answer.body.total === 1, `${name} × search × ${target}`).toBe(readable);
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
