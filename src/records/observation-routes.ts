@@ -13,7 +13,7 @@ import { checkObservation, KIND_NAMES, OBSERVATION_KINDS, observationsOf, observ
 
 const PatientParams = Type.Object({ patientId: Type.String({ format: 'uuid' }) });
 const ListQuery = Type.Object(
-  { kind: Type.Optional(Type.Enum([...KIND_NAMES])), purpose: Type.Optional(Type.Enum(['care', 'emergency'])), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) },
+  { kind: Type.Optional(Type.Enum([...KIND_NAMES])), purpose: Type.Optional(Type.Enum(['care', 'emergency'])), limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]\\d{0,1}|[1-4]\\d{2}|500)$' })) },
   { additionalProperties: false },
 );
 const NewBody = Type.Object(
@@ -44,9 +44,10 @@ export function observationRoutes(app: FastifyInstance, services: Services): voi
 
     scope.get('/api/patients/:patientId/observations', { schema: { tags: ['records'], params: PatientParams, querystring: ListQuery } }, async (request) => {
       const { patientId } = request.params as { patientId: string };
-      const { kind, purpose, limit = 100 } = request.query as { kind?: ObservationKindName; purpose?: Purpose; limit?: number };
+      // Query strings are not coerced (server.ts): the limit arrives as text, 1 to 500.
+      const { kind, purpose, limit = '100' } = request.query as { kind?: ObservationKindName; purpose?: Purpose; limit?: string };
       const found = await gatedRead(db, ask(request, patientId, 'record.read', purpose), (tx, decision) =>
-        observationsOf(tx, decision, { codes: kind ? [OBSERVATION_KINDS[kind].code] : undefined, limit }),
+        observationsOf(tx, decision, { codes: kind ? [OBSERVATION_KINDS[kind].code] : undefined, limit: Number(limit) }),
       );
       return { total: found.total, observations: found.rows.map(observationView) };
     });

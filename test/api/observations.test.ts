@@ -58,6 +58,10 @@ describe('from the app', () => {
     expect(list.status).toBe(200);
     expect(list.body.observations.map((o: { kind: string }) => o.kind)).toEqual(['temperature', 'blood_pressure', 'weight']);
     expect((await setting.doctor.client.get(`${observationsPath()}?kind=blood_pressure`)).body.observations).toEqual([expect.objectContaining({ value: 128, value2: 82, unit: 'mm[Hg]' })]);
+    const limited = await setting.doctor.client.get(`${observationsPath()}?limit=2`);
+    expect(limited.status).toBe(200);
+    expect(limited.body).toMatchObject({ total: 3, observations: [expect.anything(), expect.anything()] });
+    for (const bad of ['0', '501', '2.5', 'x']) expect((await setting.doctor.client.get(`${observationsPath()}?limit=${bad}`)).status, bad).toBe(400);
   });
 });
 

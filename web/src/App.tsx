@@ -29,8 +29,12 @@ const Agenda = lazy(() => import('./consultation/Agenda').then((m) => ({ default
 const Call = lazy(() => import('./consultation/Call').then((m) => ({ default: m.Call })));
 // Prescription verification: public, for pharmacists (signed in or not).
 const VerifyPrescription = lazy(() => import('./pages/VerifyPrescription').then((m) => ({ default: m.VerifyPrescription })));
+// The patient's own measures (vital signs).
+const MyObservations = lazy(() => import('./pages/Observations').then((m) => ({ default: m.MyObservations })));
+/** The nav label of #/mesures, here so that the shell does not load the observations' texts. */
+const MEASURES_LABEL: Record<Lang, string> = { fr: 'Mes mesures', en: 'My measurements' };
 
-const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda']);
+const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda', '/mesures']);
 const PROTECTED = { has: (path: string) => PROTECTED_PATHS.has(path) || path.startsWith('/patients/') || path.startsWith('/consultations/') };
 const PUBLIC_ONLY = new Set(['/connexion', '/inscription']);
 
@@ -141,7 +145,7 @@ export function App() {
 }
 
 function Routes({ path, params }: { path: string; params: URLSearchParams }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   switch (path) {
     case '/connexion':
       return <Login />;
@@ -173,6 +177,8 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
       return <Suspense fallback={<p className="page">{t.common.loading}</p>}><VerifyPrescription /></Suspense>;
     case '/rendez-vous':
       return <WithSecondFactor role="patient" title={t.nav.appointments}><Appointments /></WithSecondFactor>;
+    case '/mesures':
+      return <WithSecondFactor role="patient" title={MEASURES_LABEL[lang]}><MyObservations /></WithSecondFactor>;
     case '/agenda':
       return <WithSecondFactor role="doctor" title={t.nav.agenda}><Agenda /></WithSecondFactor>;
     default:
@@ -295,7 +301,7 @@ function AuditGuard() {
 }
 
 function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) {
-  const { t, setLang } = useI18n();
+  const { t, lang, setLang } = useI18n();
   const { session, refresh } = useApp();
   const path = parseHash(useHash()).path;
   const roles = rolesOf(session);
@@ -314,7 +320,7 @@ function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) 
     ? [
         ['/accueil', t.nav.home],
         ...(hasSecondFactor(session) ? [['/acces', t.nav.access] as [string, string]] : []),
-        ...(roles.has('patient') ? [['/rendez-vous', t.nav.appointments] as [string, string], ['/equipe', t.nav.careTeam] as [string, string]] : []),
+        ...(roles.has('patient') ? [['/rendez-vous', t.nav.appointments] as [string, string], ['/equipe', t.nav.careTeam] as [string, string], ['/mesures', MEASURES_LABEL[lang]] as [string, string]] : []),
         ...(roles.has('doctor') ? [['/agenda', t.nav.agenda] as [string, string]] : []),
         ...(professional ? [['/patients', t.nav.patients] as [string, string]] : []),
         ['/securite', t.nav.security],

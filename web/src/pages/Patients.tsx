@@ -9,6 +9,7 @@ import { navigate } from '../router';
 import { ErrorAlert, Page, Submit, UiError, formValues, useAction } from '../ui';
 import { useCareTexts } from './care-texts';
 import { ConfirmButton, professionalName, professionalOptions, SelectField, type Candidate, type Relationship } from './care-ui';
+import { Observations } from './Observations';
 
 interface PatientSummary {
   id: string;
@@ -319,6 +320,8 @@ function PatientView({ patientId, purpose }: { patientId: string; purpose: 'care
           )}
         </section>
       </div>
+      {/* Vital signs: read in an emergency access (the gate refuses writing then), recorded otherwise. */}
+      <Observations patientId={patient.id} purpose={purpose} canWrite={purpose !== 'emergency' && patient.access.purpose !== 'emergency'} />
     </Page>
   );
 }
