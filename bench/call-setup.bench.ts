@@ -9,9 +9,9 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { Browsers, buildWebApp, CHROMIUM, newCallPage } from '../test/support/browser.js';
+import { Browsers, buildWebApp, CHROMIUM, newCallPage, logInWithTotp } from '../test/support/browser.js';
 import { startCoturn, TURNSERVER } from '../test/support/coturn.js';
-import { enrolTotp, inviteMember, setupOrganisation, signUpPatient, totpCode, type Account } from '../test/support/factories.js';
+import { enrolTotp, inviteMember, setupOrganisation, signUpPatient, type Account } from '../test/support/factories.js';
 import { startTestServer, type TestServer } from '../test/support/server.js';
 import { report } from './report.js';
 
@@ -22,16 +22,7 @@ if (!existsSync(CHROMIUM)) {
   process.exit(0);
 }
 
-async function logIn(server: TestServer, page: Page, account: Account): Promise<void> {
-  await page.goto(`${server.url}/#/connexion`);
-  await page.getByLabel('Adresse e-mail').fill(account.email);
-  await page.getByLabel('Mot de passe', { exact: true }).fill(account.password);
-  await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
-  server.advanceClock(30_000);
-  await page.getByLabel('Code de votre application d’authentification').fill(totpCode(account.totpSecret ?? '', server.services.now()));
-  await page.getByRole('button', { name: 'Vérifier' }).click();
-  await page.waitForURL(/#\/accueil$/);
-}
+const logIn = (server: TestServer, page: Page, account: Account) => logInWithTotp(server, page, account);
 
 const connectedAt = (page: Page) => page.evaluate<number | null>('window.ausculta && window.ausculta.call.connectedAt');
 

@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolTotp, inviteMember, setupOrganisation, signUpPatient, totpCode, type Account } from '../support/factories.js';
+import { enrolTotp, inviteMember, setupOrganisation, signUpPatient, type Account } from '../support/factories.js';
 import { startTestServer, TEST_DB, type TestServer } from '../support/server.js';
-import { Browsers, buildWebApp, CHROMIUM, expectAccessible, newCallPage, switchLanguage } from '../support/browser.js';
+import { Browsers, buildWebApp, CHROMIUM, expectAccessible, newCallPage, switchLanguage, logInWithTotp } from '../support/browser.js';
 import { startCoturn, TURNSERVER, type Coturn } from '../support/coturn.js';
 
 interface CallStats {
@@ -21,16 +21,7 @@ interface CallStats {
   relayed: boolean;
 }
 
-async function logIn(server: TestServer, page: Page, account: Account): Promise<void> {
-  await page.goto(`${server.url}/#/connexion`);
-  await page.getByLabel('Adresse e-mail').fill(account.email);
-  await page.getByLabel('Mot de passe', { exact: true }).fill(account.password);
-  await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
-  server.advanceClock(30_000);
-  await page.getByLabel('Code de votre application d’authentification').fill(totpCode(account.totpSecret ?? '', server.services.now()));
-  await page.getByRole('button', { name: 'Vérifier' }).click();
-  await page.waitForURL(/#\/accueil$/);
-}
+const logIn = (server: TestServer, page: Page, account: Account) => logInWithTotp(server, page, account);
 
 const statsOf = (page: Page) => page.evaluate<CallStats | null>('window.ausculta ? window.ausculta.call.stats : null');
 

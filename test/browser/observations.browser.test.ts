@@ -10,25 +10,16 @@ import { rm } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
-import { enrolTotp, inviteMember, totpCode, type Account } from '../support/factories.js';
+import { enrolTotp, inviteMember, type Account } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { Browsers, buildWebApp, CHROMIUM, expectAccessible, switchLanguage } from '../support/browser.js';
+import { Browsers, buildWebApp, CHROMIUM, expectAccessible, switchLanguage, logInWithTotp } from '../support/browser.js';
 
 let server: TestServer;
 let webDir: string;
 let setting: CareSetting;
 const browsers = new Browsers();
 
-async function logIn(page: Page, account: Account): Promise<void> {
-  await page.goto(`${server.url}/#/connexion`);
-  await page.getByLabel('Adresse e-mail').fill(account.email);
-  await page.getByLabel('Mot de passe', { exact: true }).fill(account.password);
-  await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
-  server.advanceClock(30_000);
-  await page.getByLabel('Code de votre application d’authentification').fill(totpCode(account.totpSecret ?? '', server.services.now()));
-  await page.getByRole('button', { name: 'Vérifier' }).click();
-  await page.waitForURL(/#\/accueil$/);
-}
+const logIn = (page: Page, account: Account) => logInWithTotp(server, page, account);
 
 const activeText = (page: Page) => page.evaluate(() => (globalThis as any).document.activeElement?.textContent as string | undefined);
 const activeLabel = (page: Page) => page.evaluate(() => (globalThis as any).document.activeElement?.labels?.[0]?.textContent as string | undefined);

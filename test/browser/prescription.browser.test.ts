@@ -16,9 +16,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareZXingModule, readBarcodes } from 'zxing-wasm/reader';
 import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
-import { totpCode, type Account } from '../support/factories.js';
+import type { Account } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { Browsers, buildWebApp, CHROMIUM, expectAccessible, switchLanguage } from '../support/browser.js';
+import { Browsers, buildWebApp, CHROMIUM, expectAccessible, switchLanguage, logInWithTotp } from '../support/browser.js';
 
 const PDFTOPPM = '/usr/bin/pdftoppm';
 const DOCTOR_NAME = 'Dr Claire Bernard';
@@ -31,16 +31,7 @@ let setting: CareSetting;
 let consultationId: string;
 const browsers = new Browsers();
 
-async function logIn(page: Page, account: Account): Promise<void> {
-  await page.goto(`${server.url}/#/connexion`);
-  await page.getByLabel('Adresse e-mail').fill(account.email);
-  await page.getByLabel('Mot de passe', { exact: true }).fill(account.password);
-  await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
-  server.advanceClock(30_000);
-  await page.getByLabel('Code de votre application d’authentification').fill(totpCode(account.totpSecret ?? '', server.services.now()));
-  await page.getByRole('button', { name: 'Vérifier' }).click();
-  await page.waitForURL(/#\/accueil$/);
-}
+const logIn = (page: Page, account: Account) => logInWithTotp(server, page, account);
 
 const isFocused = (page: Page, locator: ReturnType<Page['getByLabel']>) => locator.evaluate((element) => element === (globalThis as any).document.activeElement);
 

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { totpCode, type Account } from './factories.js';
+import type { TestServer } from './server.js';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 export const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
@@ -72,4 +74,16 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
 export async function switchLanguage(page: Page, to: 'en' | 'fr'): Promise<void> {
   await page.getByRole('button', { name: to === 'en' ? 'Switch to English' : 'Passer en français' }).click();
   await page.locator(`html[lang="${to}"]`).waitFor({ state: 'attached' });
+}
+
+/** Logs `account` in from #/connexion with its password and TOTP code (the server's clock moves 30 s first, so the code is fresh). */
+export async function logInWithTotp(server: TestServer, page: Page, account: Account): Promise<void> {
+  await page.goto(`${server.url}/#/connexion`);
+  await page.getByLabel('Adresse e-mail').fill(account.email);
+  await page.getByLabel('Mot de passe', { exact: true }).fill(account.password);
+  await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
+  server.advanceClock(30_000);
+  await page.getByLabel('Code de votre application d’authentification').fill(totpCode(account.totpSecret ?? '', server.services.now()));
+  await page.getByRole('button', { name: 'Vérifier' }).click();
+  await page.waitForURL(/#\/accueil$/);
 }
