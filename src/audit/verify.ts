@@ -244,7 +244,11 @@ function tilesDigest(tiles: readonly Tile[]): string {
   return hash('sha256', Buffer.concat(parts), 'hex');
 }
 
-export async function verifyLog(db: Db, verifierKey: string, origin: string, maxProblems = 100): Promise<IntegrityReport> {
+/**
+ * `afterSized` runs once the size to check is read, before anything else (tests: the integrator going on
+ * meanwhile, deterministically).
+ */
+export async function verifyLog(db: Db, verifierKey: string, origin: string, maxProblems = 100, afterSized?: () => Promise<void>): Promise<IntegrityReport> {
   const problems: IntegrityProblem[] = [];
   const report = (problem: IntegrityProblem) => {
     if (problems.length < maxProblems) problems.push(problem);
@@ -255,6 +259,7 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
   const expectedSize = Math.max(Number(state.size), ...checkpoints.map((c) => Number(c.size)));
   /** Leaves read: the expected ones, and any integrated entry past them. */
   const end = Math.max(expectedSize, last.max === null ? 0 : Number(last.max) + 1);
+  await afterSized?.();
   let nextCheckpoint = 0;
   let present = 0; // 1 + the last leaf index found
 
@@ -416,14 +421,17 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
         report({ problem: `${name} is malformed` });
         continue;
       }
-      if (found.width !== tile.width) {
+      // A right-edge tile may have grown since the check began (the integrator runs meanwhile): then
+      // what was rebuilt must be its prefix. Wider only if the log itself grew; narrower never.
+      if (found.width < tile.width || (found.width > tile.width && (await integratedSize()) <= end)) {
         report({ problem: `${name} holds ${found.width} nodes, not ${tile.width}` });
         continue;
       }
       for (let row = 0; row < TILE_HEIGHT; row++) {
         for (let position = 0; position < rowLength(tile.width, row); position++) {
           const at = (rowOffset(tile.width, row) + position) * HASH_SIZE;
-          if (found.hashes.compare(tile.hashes, at, at + HASH_SIZE, at, at + HASH_SIZE) !== 0) {
+          const storedAt = (rowOffset(found.width, row) + position) * HASH_SIZE;
+          if (found.hashes.compare(tile.hashes, at, at + HASH_SIZE, storedAt, storedAt + HASH_SIZE) !== 0) {
             report({ problem: `tree node level ${tile.level * TILE_HEIGHT + row} index ${tile.index * 2 ** (TILE_HEIGHT - row) + position} is altered` });
           }
         }
@@ -432,11 +440,18 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
     for (const index of storedTiles.keys()) report({ problem: `tree tile ${range.level}/${index} is not part of the rebuilt tree` });
   }
 
-  /** Stored tiles past the tree of `end` leaves (a tile-level's last index, or a tile-level above the top). */
+  /** The log's size now: it may have grown while the check ran. */
+  async function integratedSize(): Promise<number> {
+    const now = await db.selectFrom('audit_log_state').select('size').where('id', '=', 1).executeTakeFirstOrThrow();
+    return Number(now.size);
+  }
+
+  /** Stored tiles past the tree (of `end` leaves, or more if the integrator went on meanwhile). */
   async function extraTiles() {
-    const levels = Array.from({ length: 12 }, (_, level) => level).filter((level) => TILE_WIDTH ** level <= Math.max(end, 1));
+    const size = Math.max(end, await integratedSize());
+    const levels = Array.from({ length: 12 }, (_, level) => level).filter((level) => TILE_WIDTH ** level <= Math.max(size, 1));
     const { rows } = await sql<{ level: number; idx: string | number }>`
-      (SELECT e.level, x.idx FROM unnest(${levels}::smallint[], ${levels.map((level) => String(tileCount(end, level)))}::bigint[]) AS e(level, n),
+      (SELECT e.level, x.idx FROM unnest(${levels}::smallint[], ${levels.map((level) => String(tileCount(size, level)))}::bigint[]) AS e(level, n),
         LATERAL (SELECT idx FROM audit_tree_tiles t WHERE t.level = e.level AND t.idx >= e.n ORDER BY idx LIMIT 10) x)
       UNION ALL
       (SELECT level, idx FROM audit_tree_tiles WHERE level > ${levels.length - 1} ORDER BY level, idx LIMIT 10)`.execute(db);

@@ -17,7 +17,8 @@ export function observationResource(row: ObservationRow): Resource {
   return {
     resourceType: 'Observation',
     id: row.id,
-    meta: { profile: [kind.profile] },
+    // Observations are never updated here: every one is at its first version.
+    meta: { versionId: '1', lastUpdated: row.recorded_at.toISOString(), profile: [kind.profile] },
     status: 'final',
     category: [VITAL_SIGNS],
     code: { coding: [{ system: LOINC, code: kind.code, display: kind.display.en }], text: kind.display.fr },
@@ -60,7 +61,7 @@ export function observationFromFhir(body: unknown): { patientId: string; measure
   if ('id' in resource) throw unprocessable('a created resource has no id: the server gives it');
   if (!['final', 'amended', 'preliminary'].includes(resource['status'] as string)) throw unprocessable('status must be final, amended or preliminary');
   const reference = (resource['subject'] as { reference?: unknown } | undefined)?.reference;
-  const patient = typeof reference === 'string' ? /^Patient\/([0-9a-f-]{36})$/.exec(reference) : null;
+  const patient = typeof reference === 'string' ? /^Patient\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(reference) : null;
   if (!patient) throw unprocessable('subject must reference a Patient: "Patient/<id>"');
   const kindName = codesOf(resource['code']).map(kindOfCode).find((name) => name !== undefined);
   if (!kindName) throw unprocessable(`code must carry a supported LOINC code (${Object.values(OBSERVATION_KINDS).map((k) => k.code).join(', ')})`);
@@ -71,7 +72,9 @@ export function observationFromFhir(body: unknown): { patientId: string; measure
   let value: number;
   let value2: number | undefined;
   if (kind.components) {
-    const components = Array.isArray(resource['component']) ? (resource['component'] as Array<Record<string, unknown>>) : [];
+    const components = Array.isArray(resource['component'])
+      ? (resource['component'] as unknown[]).filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null && !Array.isArray(c))
+      : [];
     const find = (code: string) => components.find((c) => codesOf(c['code']).includes(code));
     const [systolic, diastolic] = kind.components.map((c) => find(c.code));
     if (!systolic || !diastolic) throw unprocessable('a blood pressure needs its systolic (8480-6) and diastolic (8462-4) components');
@@ -81,7 +84,7 @@ export function observationFromFhir(body: unknown): { patientId: string; measure
     value = valueOf(resource['valueQuantity'], kind.unit, 'valueQuantity');
   }
   const encounter = (resource['encounter'] as { reference?: unknown } | undefined)?.reference;
-  const encounterId = typeof encounter === 'string' ? /^Encounter\/([0-9a-f-]{36})$/.exec(encounter)?.[1] : undefined;
+  const encounterId = typeof encounter === 'string' ? /^Encounter\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(encounter)?.[1] : undefined;
   if (encounter !== undefined && !encounterId) throw unprocessable('encounter must reference an Encounter: "Encounter/<id>"');
   return { patientId: patient[1]!, measure: { kind: kindName, value, value2, effectiveAt: at, encounterId } };
 }

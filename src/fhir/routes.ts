@@ -12,7 +12,7 @@ import type { Action } from '../access/rules.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import type { Queryable } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
-import { contextOf } from '../kernel/http.js';
+import { contextOf, frameworkProblem } from '../kernel/http.js';
 import { medicationRequestsOf } from '../prescriptions/fhir.js';
 import { prescriptionOwner, prescriptionsOfPatient, readPrescription } from '../prescriptions/prescriptions.js';
 import { checkObservation, observationOwner, observationsOf, recordObservation } from '../records/observations.js';
@@ -34,7 +34,9 @@ function sendOutcome(reply: FastifyReply, status: number, code: string, diagnost
   return reply.code(status).type(FHIR_JSON).send(operationOutcome(code, diagnostics));
 }
 
-const notFound = (type: string, id: string) => new FhirError(404, 'not-found', `${type}/${id} is not known`);
+const NOT_FOUND = 'no such resource, or not yours to see';
+/** The same answer for an unknown id and for someone else's resource. */
+const notFound = (_type: string, _id: string) => new FhirError(404, 'not-found', NOT_FOUND);
 
 export function fhirRoutes(app: FastifyInstance, services: Services): void {
   const { db, config } = services;
@@ -75,8 +77,10 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
     async (scope) => {
       scope.setErrorHandler((error: FastifyError | FhirError | AppError, request, reply) => {
         if (error instanceof FhirError) return sendOutcome(reply, error.status, error.code, error.message);
-        if (error instanceof AppError) return sendOutcome(reply, error.status, ISSUE_OF_STATUS[error.status] ?? 'processing', error.detail?.en ?? error.message);
-        if ((error as FastifyError).validation) return sendOutcome(reply, 400, 'invalid', error.message);
+        const known = error instanceof AppError ? error : frameworkProblem(error as FastifyError);
+        // A refusal of the gate answers exactly as an unknown id (no existence oracle).
+        if (known?.code === 'not_found') return sendOutcome(reply, 404, 'not-found', NOT_FOUND);
+        if (known) return sendOutcome(reply, known.status, ISSUE_OF_STATUS[known.status] ?? 'processing', known.detail?.en ?? known.message);
         request.log.error({ err: error }, 'unhandled error (FHIR)');
         return sendOutcome(reply, 500, 'exception', 'internal error');
       });
@@ -228,7 +232,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           const id = randomUUID();
           const input = ask(request, patientId, 'record.write', { type: 'Observation', id });
           const row = await gated(db, { ...input, detail: { via: 'fhir', change: 'observation.created' } }, (tx, decision) => recordObservation(tx, decision, { ...measure, id }, input.now));
-          return reply.code(201).header('location', `${base}/Observation/${row.id}`).type(FHIR_JSON).send(observationResource(row));
+          return reply.code(201).header('location', `${base}/Observation/${row.id}/_history/1`).header('etag', 'W/"1"').type(FHIR_JSON).send(observationResource(row));
         });
 
         // --- Practitioner and Organization: not patient data; open to the members and patients of a shared organisation. ---

@@ -20,6 +20,10 @@ const all = (value: string | string[] | undefined): string[] => (value === undef
 
 /** Refuses parameters this resource type does not support. */
 export function onlyParams(query: Query, allowed: readonly string[]): void {
+  const format = query['_format'];
+  if (format !== undefined && !['json', 'application/json', 'application/fhir+json'].includes(String(format))) {
+    throw new FhirError(400, 'not-supported', 'only JSON is served (_format=json)');
+  }
   for (const name of Object.keys(query)) {
     if (!allowed.includes(name) && name !== '_count' && name !== '_offset' && name !== '_format') {
       throw new FhirError(400, 'not-supported', `search parameter "${name}" is not supported here (supported: ${allowed.join(', ')}, _count, _offset)`);
@@ -52,8 +56,11 @@ export function dateBounds(query: Query, name: string): DateBound {
     let low: Date;
     let high: Date;
     if (time) {
+      // An instant covers its own precision: the minute, the second, or the fraction given.
       low = new Date(`${year}-${month}-${day}${time}`);
-      high = new Date(low.getTime() + 1);
+      const seconds = /^T\d{2}:\d{2}:\d{2}(?:\.(\d+))?/.exec(time);
+      const span = !seconds ? 60_000 : seconds[1] ? 1000 / 10 ** seconds[1].length : 1000;
+      high = new Date(low.getTime() + Math.max(1, span));
     } else {
       // Calendar dates are read in UTC (a day is its 24 hours in UTC).
       const y = Number(year);

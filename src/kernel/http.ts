@@ -44,7 +44,8 @@ const UNIQUE_VIOLATION = '23505';
 /** Values the database refuses (NUL characters, a broken CHECK, too long): input the schemas let through. */
 const REFUSED_VALUE = new Set(['22021', '22P05', '23514', '22001', '22P02', '22007', '22008']);
 
-function frameworkProblem(error: FastifyError): AppError | null {
+/** Fastify's and the database's errors that are the client's doing, as the AppError to answer with. */
+export function frameworkProblem(error: FastifyError): AppError | null {
   if (error.validation) return validationProblem(error);
   const sqlState = (error as { code?: unknown }).code;
   if (sqlState === UNIQUE_VIOLATION) return new AppError('conflict');

@@ -134,18 +134,30 @@ export function prescriptionRoutes(app: FastifyInstance, services: Services): vo
     scope.post('/api/prescriptions/dispense', { schema: { tags: ['prescriptions'], body: CodeBody } }, async (request) => {
       const { code } = request.body as { code: string };
       const userId = sessionOf(request).userId;
+      // Refusals are traced too: a second dispensing of the same paper is what fraud looks like.
+      const refuse = async (outcome: 'denied' | 'failure', reason: string, record?: { id: string; patientId: string }) =>
+        recordSecurityEvent(db, contextOf(request), { type: 'prescription.dispensed', outcome, actorUserId: userId, ...(record ? { subjectUserId: record.patientId } : {}), detail: { reason, ...(record ? { prescriptionId: record.id } : {}) } });
       const professional = await db.selectFrom('member_roles').select('role').where('user_id', '=', userId).where('role', 'in', ['doctor', 'health_professional']).executeTakeFirst();
-      if (!professional) throw new AppError('forbidden', { fr: 'Seul un professionnel de santé peut délivrer une ordonnance.', en: 'Only a health professional can dispense a prescription.' });
+      if (!professional) {
+        await refuse('denied', 'not_a_professional');
+        throw new AppError('forbidden', { fr: 'Seul un professionnel de santé peut délivrer une ordonnance.', en: 'Only a health professional can dispense a prescription.' });
+      }
       const signed = openPrescriptionCode(code, key.verifierKey, origin);
       const record = signed ? await prescriptionOfCode(db, services.envelope, signed) : null;
-      if (!record) throw new AppError('not_found', { fr: 'Ce code ne correspond à aucune ordonnance valide.', en: 'This code matches no valid prescription.' });
+      if (!record) {
+        await refuse('failure', 'invalid_code');
+        throw new AppError('not_found', { fr: 'Ce code ne correspond à aucune ordonnance valide.', en: 'This code matches no valid prescription.' });
+      }
       const at = now();
       const dispensed = await db.transaction().execute(async (tx) => {
         if (!(await markDispensed(tx, record.id, userId, at))) return false;
         await recordSecurityEvent(tx, contextOf(request), { type: 'prescription.dispensed', outcome: 'success', actorUserId: userId, subjectUserId: record.patientId, organisationId: record.organisationId, detail: { prescriptionId: record.id } });
         return true;
       });
-      if (!dispensed) throw new AppError('conflict', { fr: 'Cette ordonnance a déjà été délivrée.', en: 'This prescription has already been dispensed.' });
+      if (!dispensed) {
+        await refuse('denied', 'already_dispensed', record);
+        throw new AppError('conflict', { fr: 'Cette ordonnance a déjà été délivrée.', en: 'This prescription has already been dispensed.' });
+      }
       return { number: record.number, dispensedAt: at.toISOString() };
     });
   });

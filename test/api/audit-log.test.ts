@@ -261,3 +261,31 @@ describe('tree tiles at scale', () => {
     expect((await verify()).ok).toBe(true);
   });
 });
+
+describe('the integrity check on a live log', () => {
+  it('reports nothing when the integrator extends the tree after the check has read the size', async () => {
+    const { db } = server.services;
+    const integrator = server.services.audit.integrator;
+    await integrator.flush();
+    const at = new Date(server.services.now());
+    let sizeBefore = await integrator.flush();
+    if (sizeBefore % 64 === 0) {
+      // A right-edge tile to grow.
+      await db.insertInto('audit_entries').values(auditRow({ requestId: 'live-edge', sourceAddress: '127.0.0.1' }, { kind: 'security', type: 'test.live', outcome: 'success' }, at)).execute();
+      sizeBefore = await integrator.flush();
+    }
+    let grown = 0;
+    const report = await verifyLog(db, server.services.audit.key.verifierKey, server.services.audit.origin, 100, async () => {
+      // The right-edge tiles get wider, and a new bottom tile appears, past the size being checked.
+      await db.insertInto('audit_entries').values(Array.from({ length: 70 }, (_, i) => auditRow({ requestId: `live-${i}`, sourceAddress: '127.0.0.1' }, { kind: 'security', type: 'test.live', outcome: 'success' }, at))).execute();
+      grown = (await integrator.integrate(70)).integrated;
+    });
+    expect(grown).toBe(70);
+    expect(report.problems).toEqual([]);
+    expect(report.entries).toBe(sizeBefore);
+    expect((await verify()).ok).toBe(true);
+    // A tile narrower than the log says is still reported.
+    await sql`UPDATE audit_tree_tiles SET width = width - 1, hashes = substring(hashes FROM 1 FOR (width - 1) * 32) WHERE level = 0 AND idx = (SELECT max(idx) FROM audit_tree_tiles WHERE level = 0) AND width > 2`.execute(db);
+    expect((await verify()).problems.map((p) => p.problem).join(' | ')).toMatch(/holds \d+ nodes, not \d+|malformed/);
+  });
+});

@@ -126,7 +126,14 @@ describe('Encounter', () => {
     const one = await get(setting.patient, `Encounter/${past}`);
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ resourceType: 'Encounter', status: 'finished', class: { code: 'VR' }, subject: { reference: `Patient/${setting.patient.userId}` } });
-    expect((await get(stranger, `Encounter/${past}`)).status).toBe(404);
+    // Someone else's encounter and a random id: the same OperationOutcome, byte for byte.
+    const refused = await get(stranger, `Encounter/${past}`);
+    const unknown = await get(stranger, 'Encounter/00000000-0000-4000-8000-000000000000');
+    expect(refused.status).toBe(404);
+    expect(refused.body).toEqual(unknown.body);
+    // An instant covers its precision: the consultation's start minute finds it.
+    const start = one.body.period.start as string;
+    expect(await ids(`&date=${start.slice(0, 16)}Z`)).toEqual([past]);
     expect((await get(stranger, `Encounter?patient=${setting.patient.userId}`)).status).toBe(404);
   });
 
@@ -137,6 +144,7 @@ describe('Encounter', () => {
       [`Encounter?patient=${setting.patient.userId}&date=yesterday`, 400],
       [`Encounter?patient=${setting.patient.userId}&_count=1000`, 400],
       ['Encounter', 400],
+      [`Encounter?patient=${setting.patient.userId}&_format=xml`, 400],
       ['Condition', 404],
       ['Observation', 400],
       ['Encounter/not-an-id', 404],

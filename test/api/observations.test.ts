@@ -107,7 +107,8 @@ describe('as FHIR Observations', () => {
     const post = (body: unknown, account: Account = setting.doctor) => account.client.post('/fhir/R4/Observation', typeof body === 'string' ? body : JSON.stringify(body), { 'content-type': 'application/fhir+json' });
     const created = await post(weight);
     expect(created.status).toBe(201);
-    expect(created.headers.get('location')).toBe(`${server.services.config.publicUrl}/fhir/R4/Observation/${created.body.id}`);
+    expect(created.headers.get('location')).toBe(`${server.services.config.publicUrl}/fhir/R4/Observation/${created.body.id}/_history/1`);
+    expect(created.body.meta).toMatchObject({ versionId: '1' });
     expect(created.body.valueQuantity.value).toBe(71.9);
 
     const before = await count();
@@ -122,6 +123,10 @@ describe('as FHIR Observations', () => {
       [noValue, 422],
       [{ ...weight, valueQuantity: { ...weight.valueQuantity, value: 900 } }, 400],
       [{ ...weight, resourceType: 'Patient' }, 400],
+      // Not a UUID, though 36 characters of hex and dashes: refused before the database sees it.
+      [{ ...weight, subject: { reference: 'Patient/000000000000000000000000000000000000' } }, 422],
+      [{ ...weight, code: { coding: [{ system: 'http://loinc.org', code: '85354-9' }] }, component: [null, 3] }, 422],
+      ['[1, 2', 400],
       ['{not json', 400],
     ] as const) {
       const answer = await post(bad);

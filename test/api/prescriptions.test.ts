@@ -169,8 +169,10 @@ describe('the pharmacist', () => {
     const fhir = await setting.patient.client.get(`/api/prescriptions/${prescription.id}/fhir`);
     expect(fhir.body.entry[0].resource.status).toBe('completed');
     await server.services.audit.integrator.flush();
-    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM audit_entries WHERE type = 'prescription.dispensed' AND actor_user_id = ${otherDoctor.userId}`.execute(server.services.db);
-    expect(Number(rows[0]!.n)).toBe(1);
+    const { rows } = await sql<{ outcome: string; reason: string }>`
+      SELECT outcome, detail->>'reason' AS reason FROM audit_entries WHERE type = 'prescription.dispensed' AND actor_user_id IN (${otherDoctor.userId}, ${otherPatient.userId}) ORDER BY id`.execute(server.services.db);
+    // Refusals traced too: not a professional, an invalid code, the second dispensing.
+    expect(rows.map((r) => `${r.outcome}:${r.reason ?? ''}`)).toEqual(['denied:not_a_professional', 'failure:invalid_code', 'success:', 'denied:already_dispensed']);
   });
 
   it('refuses a code whose stored prescription was altered', async () => {
