@@ -11,6 +11,15 @@ import { observationsOf } from '../records/observations.js';
 import { observationResource } from './observations.js';
 import { encounterResource, organizationResource, patientResource, practitionerResource, type Resource } from './resources.js';
 
+/** The patient's identity row as patientResource takes it (birth date as text). */
+export function patientRow(q: Queryable, id: string) {
+  return q
+    .selectFrom('patient_identities')
+    .select(['user_id as id', 'birth_name', 'first_names', sql<string>`to_char(birth_date, 'YYYY-MM-DD')`.as('birth_date'), 'sex', 'birthplace_code', 'ins_nir', 'identity_status'])
+    .where('user_id', '=', id)
+    .executeTakeFirst();
+}
+
 export interface Everything {
   bundle: Record<string, unknown>;
   prescriptions: PrescriptionRecord[];
@@ -19,11 +28,7 @@ export interface Everything {
 export async function patientEverything(q: Queryable, decision: AllowedDecision<'record.read'>, envelope: Envelope, publicUrl: string, now: Date): Promise<Everything> {
   assertDecision(decision, 'record.read');
   const patientId = decision.patientId;
-  const identity = await q
-    .selectFrom('patient_identities')
-    .select(['user_id as id', 'birth_name', 'first_names', sql<string>`to_char(birth_date, 'YYYY-MM-DD')`.as('birth_date'), 'sex', 'birthplace_code', 'ins_nir', 'identity_status'])
-    .where('user_id', '=', patientId)
-    .executeTakeFirst();
+  const identity = await patientRow(q, patientId);
   const consultations = await q
     .selectFrom('consultations')
     .select(['id', 'organisation_id', 'doctor_id', 'patient_id', 'status', 'mode', 'starts_at', 'ends_at', 'admitted_at', 'ended_at'])

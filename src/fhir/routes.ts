@@ -18,7 +18,7 @@ import { prescriptionOwner, prescriptionsOfPatient, readPrescription } from '../
 import { checkObservation, observationOwner, observationsOf, recordObservation } from '../records/observations.js';
 import type { Services } from '../services.js';
 import { capabilityStatement } from './capability.js';
-import { patientEverything } from './everything.js';
+import { patientEverything, patientRow } from './everything.js';
 import { observationFromFhir, observationResource } from './observations.js';
 import { encounterResource, organizationResource, patientResource, practitionerResource, SYSTEMS, type Resource } from './resources.js';
 import { dateBounds, FhirError, onlyParams, operationOutcome, page, searchset, single, token, type Query } from './search.js';
@@ -277,13 +277,6 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
   );
 }
 
-function patientRow(q: Queryable, id: string) {
-  return q
-    .selectFrom('patient_identities')
-    .select(['user_id as id', 'birth_name', 'first_names', sql<string>`to_char(birth_date, 'YYYY-MM-DD')`.as('birth_date'), 'sex', 'birthplace_code', 'ins_nir', 'identity_status'])
-    .where('user_id', '=', id)
-    .executeTakeFirst();
-}
 
 async function encounterRows(
   q: Queryable,

@@ -3,7 +3,9 @@
 // pressure is one observation with two values (systolic in `value`, diastolic in `value2`).
 import { randomUUID } from 'node:crypto';
 import { assertDecision, type AllowedDecision } from '../access/gate.js';
+import type { Selectable } from 'kysely';
 import type { Queryable } from '../kernel/db.js';
+import type { ObservationsTable } from '../kernel/schema.js';
 import { AppError } from '../kernel/errors.js';
 
 export interface ObservationKind {
@@ -58,19 +60,8 @@ export interface NewObservation {
   encounterId?: string | undefined;
 }
 
-export interface ObservationRow {
-  id: string;
-  patient_id: string;
-  author_id: string | null;
-  encounter_id: string | null;
-  kind: string;
-  code: string;
-  value: string;
-  value2: string | null;
-  unit: string;
-  effective_at: Date;
-  recorded_at: Date;
-}
+/** A stored observation as read (numeric columns come back as text). */
+export type ObservationRow = Selectable<ObservationsTable>;
 
 /** Checks a measure against its kind (range, two values for a blood pressure, not in the future). */
 export function checkObservation(input: NewObservation, now: Date): void {
