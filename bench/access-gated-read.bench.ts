@@ -1,15 +1,17 @@
 // databases: pglite postgres
 // access-gated-read: gated and audited reads of a patient per second — `gatedRead(db, { doctor with an active
-// care relationship, patient, 'patient.read', 'care' }, (tx, decision) => patientSummary(tx, decision, now))`,
+// care relationship, patient, 'patient.read', 'care' }, (q, decision) => patientSummary(q, decision, now))`,
 // what GET /api/patients/:id runs — against the same read without gate and audit (patientSummary's two
 // SELECTs, identity and active care team, sent directly on the database), same run, same concurrency:
 // 8 callers in flight (a pool of 8 connections on PostgreSQL; PGlite's one connection serialises them).
 // The integrator runs in the background during the gated phases (every 100 ms, with the incident
 // detection createServices wires) and is flushed at the end of each, the flush counted.
-// Phases A B G C T T C G B A after a warm-up: A gatedRead (the route), B baseline, G `gated` (the savepoint
-// kept for changes) on the same read, C gatedRead with the gate's facts guesses forgotten before every read
-// (the first read of a pair, or facts that changed: facts and entry in two statements), T (for the record,
-// not what src does) the decision committed alone first, then the SELECTs. Goal and ratio are A / B.
+// Phases A B G C T T C G B A after a warm-up: A gatedRead (the route: decision and entry committed first in
+// one statement, then the SELECTs outside any transaction), B baseline, G `gated` (one transaction with the
+// savepoint kept for changes) on the same read, C gatedRead with the gate's facts guesses forgotten before
+// every read (the first read of a pair, or facts that changed: facts and entry in two statements), T (for
+// the record: gatedRead before 2026-11-26) decision, entry and SELECTs in one transaction without savepoint.
+// Goal and ratio are A / B.
 // Then, one caller, the statements of each kind are counted and timed (Kysely plugin).
 // Goal: ratio (gated / baseline) >= 0.40.
 import { randomUUID } from 'node:crypto';
@@ -86,14 +88,15 @@ try {
     forgetFactsGuesses();
     return routeRead(q, caller, n);
   };
-  // T, for the record only: the decision and its entry committed first, alone (one statement with a guess),
-  // then the SELECTs outside any transaction. As strong for a read (nothing is returned before the entry is
-  // durable; a failed read leaves the entry), but not "in the transaction of the work": not what src does.
-  const traceFirstRead = async (q: Db, caller: number, n: number) => {
+  // T, for the record only: what gatedRead did before (BEGIN, facts + entry, the SELECTs, COMMIT; its
+  // re-trace of a failed read left out, no read fails here).
+  const inTransactionRead = (q: Db, caller: number, n: number) => {
     const input = inputFor(caller, n);
-    const decision = await decide(q, input);
-    if (!decision.allowed) throw new Error(`denied: ${decision.reason}`);
-    return patientSummary(q, decision, input.now);
+    return q.transaction().execute(async (tx) => {
+      const decision = await decide(tx, input);
+      if (!decision.allowed) throw new Error(`denied: ${decision.reason}`);
+      return patientSummary(tx, decision, input.now);
+    });
   };
 
   // --- B: patientSummary's SELECTs, the same text, directly (no transaction, no gate, no audit). ---
@@ -131,14 +134,14 @@ try {
   {
     const countEntries = async () => Number((await db.selectFrom('audit_entries').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
     const before = await countEntries();
-    const answers = [await coldRead(db, 0, 0), await routeRead(db, 0, 0), await savepointRead(db, 0, 0), await traceFirstRead(db, 0, 0)].map((answer) => JSON.stringify(answer));
+    const answers = [await coldRead(db, 0, 0), await routeRead(db, 0, 0), await savepointRead(db, 0, 0), await inTransactionRead(db, 0, 0)].map((answer) => JSON.stringify(answer));
     if (new Set(answers).size !== 1) throw new Error(`gated reads disagree:\n${answers.join('\n')}`);
     const after = await countEntries();
     if (after - before !== 4) throw new Error(`${after - before} audit entries for 4 gated reads`);
   }
 
-  type Kind = 'gated' | 'plain' | 'savepoint' | 'cold' | 'traceFirst';
-  const operations: Record<Kind, (q: Db, caller: number, n: number) => Promise<unknown>> = { gated: routeRead, plain: plainRead, savepoint: savepointRead, cold: coldRead, traceFirst: traceFirstRead };
+  type Kind = 'gated' | 'plain' | 'savepoint' | 'cold' | 'inTransaction';
+  const operations: Record<Kind, (q: Db, caller: number, n: number) => Promise<unknown>> = { gated: routeRead, plain: plainRead, savepoint: savepointRead, cold: coldRead, inTransaction: inTransactionRead };
   let integratorError: unknown;
   async function phase(kind: Kind, durationMs: number, maxOps: number): Promise<{ ops: number; ms: number; flushMs: number }> {
     const op = operations[kind];
@@ -172,7 +175,7 @@ try {
     for (let n = 0; n < PATIENTS; n++) await routeRead(db, 0, n);
     await integrator.flush(); // their entries are not the next phase's work
   };
-  const KINDS = ['gated', 'plain', 'savepoint', 'cold', 'traceFirst'] as const;
+  const KINDS = ['gated', 'plain', 'savepoint', 'cold', 'inTransaction'] as const;
   for (const kind of KINDS) await phase(kind, WARMUP_MS, PHASE_MAX);
   await seeAllPatients();
   const totals = Object.fromEntries(KINDS.map((kind) => [kind, { ops: 0, ms: 0, flushMs: 0 }])) as Record<Kind, { ops: number; ms: number; flushMs: number }>;
@@ -200,7 +203,7 @@ try {
     if (anyNode.kind === 'RawNode') {
       const text = (anyNode.sqlFragments?.[0] ?? '').trim().replace(/\s+/g, ' ');
       // The gate's statement: its facts, with its entry when it holds a guess (a nested raw node).
-      if (text.startsWith('WITH fact AS')) return JSON.stringify(node).includes('INSERT INTO audit_entries') ? 'facts + entry' : 'facts';
+      if (text.startsWith('WITH facts AS')) return JSON.stringify(node).includes('INSERT INTO audit_entries') ? 'facts + entry' : 'facts';
       return text.slice(0, 24);
     }
     return anyNode.kind;
@@ -224,7 +227,7 @@ try {
   const counted = db.withPlugin(counter);
   const sequential: Partial<Record<Kind, number>> = {};
   await seeAllPatients();
-  for (const kind of ['plain', 'gated', 'savepoint', 'traceFirst', 'cold'] as const) {
+  for (const kind of ['plain', 'gated', 'savepoint', 'inTransaction', 'cold'] as const) {
     perLabel.clear();
     const started = performance.now();
     for (let n = 0; n < DIAGNOSTIC_OPS; n++) await operations[kind](counted, 0, n);
@@ -238,7 +241,7 @@ try {
       statementMs += slot.ms;
       parts.push(`${label} ×${(slot.count / DIAGNOSTIC_OPS).toFixed(0)} ${((slot.ms / slot.count) * 1000).toFixed(0)} µs`);
     }
-    const transaction = kind === 'plain' || kind === 'traceFirst' ? 0 : 2; // BEGIN and COMMIT, sent by the driver, not seen by plugins
+    const transaction = kind === 'savepoint' || kind === 'inTransaction' ? 2 : 0; // BEGIN and COMMIT, sent by the driver, not seen by plugins
     const line = `${kind}: ${(statements / DIAGNOSTIC_OPS + transaction).toFixed(0)} statements${transaction ? ' (incl. BEGIN/COMMIT)' : ''}, ${(perOp * 1000).toFixed(0)} µs/op sequential, of which statements ${((statementMs / DIAGNOSTIC_OPS) * 1000).toFixed(0)} µs: ${parts.join('; ')}`;
     console.log(`  ${line}`);
   }
@@ -253,7 +256,7 @@ try {
     baselineValue: rate('plain'),
     goal: { on: 'ratio', op: '>=', target: 0.4 },
     database: DATABASE_KIND,
-    notes: `${CALLERS} callers${bench.handle.kind === 'postgres' ? ` on ${CALLERS} connections` : ' on PGlite’s one connection'}; gated (savepoint): ${rate('savepoint').toFixed(0)}/s → ratio ${(rate('savepoint') / rate('plain')).toFixed(3)}; without facts guesses: ${rate('cold').toFixed(0)}/s → ratio ${(rate('cold') / rate('plain')).toFixed(3)}; entry committed first (not src): ${rate('traceFirst').toFixed(0)}/s → ratio ${(rate('traceFirst') / rate('plain')).toFixed(3)}; one caller: ratio ${(sequential.plain! / sequential.gated!).toFixed(3)} (${(sequential.gated! * 1000).toFixed(0)} vs ${(sequential.plain! * 1000).toFixed(0)} µs/read); gatedRead final flushes ${totals.gated.flushMs.toFixed(0)} ms of ${totals.gated.ms.toFixed(0)} ms`,
+    notes: `${CALLERS} callers${bench.handle.kind === 'postgres' ? ` on ${CALLERS} connections` : ' on PGlite’s one connection'}; gated (savepoint): ${rate('savepoint').toFixed(0)}/s → ratio ${(rate('savepoint') / rate('plain')).toFixed(3)}; without facts guesses: ${rate('cold').toFixed(0)}/s → ratio ${(rate('cold') / rate('plain')).toFixed(3)}; in one transaction (gatedRead before): ${rate('inTransaction').toFixed(0)}/s → ratio ${(rate('inTransaction') / rate('plain')).toFixed(3)}; one caller: ratio ${(sequential.plain! / sequential.gated!).toFixed(3)} (${(sequential.gated! * 1000).toFixed(0)} vs ${(sequential.plain! * 1000).toFixed(0)} µs/read); gatedRead final flushes ${totals.gated.flushMs.toFixed(0)} ms of ${totals.gated.ms.toFixed(0)} ms`,
   });
 } finally {
   await integrator.stop();

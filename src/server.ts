@@ -23,8 +23,10 @@ import { passwordResetRoutes } from './identity/routes/password-reset.js';
 import { exportRoutes } from './fhir/export.js';
 import { fhirRoutes } from './fhir/routes.js';
 import { prescriptionRoutes } from './prescriptions/routes.js';
+import { conditionRoutes } from './records/condition-routes.js';
 import { observationRoutes } from './records/observation-routes.js';
 import { recordRoutes } from './records/routes.js';
+import { reportRoutes } from './reports/routes.js';
 import { signupRoutes } from './identity/routes/signup.js';
 import { installHttpKernel, tooManyRequests } from './kernel/http.js';
 import type { Services } from './services.js';
@@ -45,7 +47,9 @@ const ROUTE_MODULES: RouteModule[] = [
   consultationRoutes,
   recordRoutes,
   observationRoutes,
+  conditionRoutes,
   prescriptionRoutes,
+  reportRoutes,
   fhirRoutes,
   exportRoutes,
   signalingRoutes,

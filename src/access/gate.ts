@@ -1,5 +1,6 @@
 // The one access gate (DESIGN invariant 1): (actor, patient, action, purpose) → allowed or denied with a
-// reason, and exactly one audit entry per decision, in the caller's transaction (invariant 2).
+// reason, and exactly one audit entry per decision, in the caller's transaction (invariant 2): the change's
+// (`gated`), or for a read the decision's own statement, committed before anything is read (`gatedRead`).
 // An allowed decision is a value only this module can make; every repository that reads or writes
 // patient data takes one as its first argument, so no route reaches patient data around the gate.
 import { sql } from 'kysely';
@@ -97,17 +98,6 @@ export async function decide<A extends Action>(q: Queryable, input: DecisionInpu
   });
 }
 
-/**
- * Writes the entry of a decision already taken, again: for `gatedRead`, when the transaction that held
- * the decision's entry did not commit (its work failed). Same input, same decision → the same entry
- * (same time, same request id, same leaf data); the first one was rolled back, so the decision keeps
- * exactly one.
- */
-export async function traceAgain(q: Queryable, input: DecisionInput, decision: Decision): Promise<void> {
-  const verdict: Verdict = decision.allowed ? { allowed: true, basis: decision.basis, organisationId: decision.organisationId } : { allowed: false, reason: decision.reason };
-  await appendAuditEntry(q, input.context, entryOf(input, verdict), input.now);
-}
-
 /** The decision's audit entry (never clinical content). */
 function entryOf(input: DecisionInput, verdict: Verdict): AuditEntryInput {
   return {
@@ -140,7 +130,8 @@ const NO_FACTS: GateFacts = { patientOrganisations: [], professionalRoles: [], r
 
 /*
  * Facts and trace in one statement. The database reads every fact of (actor, patient) at `now` in one
- * statement and returns them as one canonical text (a word per fact, sorted):
+ * statement (the function access_facts, migration 0010) and returns them as one canonical text (a word
+ * per fact, sorted):
  *   p<org>:patient            the patient is a patient of <org>
  *   r<org>:<role>             the actor is doctor / health_professional in <org>
  *   c<org>:<kind>             an active care relationship between them, in <org>
@@ -172,21 +163,10 @@ async function judgeAndTrace(q: Queryable, input: DecisionInput, request: Decisi
   const key = `${actor.userId} ${patientId}`;
   const guess = lastFacts.get(key);
   const guessed = guess === undefined ? undefined : judge(factsFrom(guess, actor.userId, patientId), request);
+  // access_facts (migration 0010): the facts query as a PL/pgSQL function, its plan prepared once per
+  // connection; STABLE, so it reads with this statement's snapshot, the one the conditional entry is written in.
   const { rows } = await sql<{ facts: string; traced: number | string }>`
-    WITH fact AS (
-      SELECT CASE role WHEN 'patient' THEN 'p' ELSE 'r' END AS tag, organisation_id AS org, role AS value FROM member_roles
-        WHERE (user_id = ${patientId} AND role = 'patient') OR (user_id = ${actor.userId} AND role IN ('doctor', 'health_professional'))
-      UNION ALL
-      SELECT 'c', organisation_id, kind FROM care_relationships
-        WHERE patient_id = ${patientId} AND professional_id = ${actor.userId} AND starts_at <= ${now} AND (ends_at IS NULL OR ends_at > ${now})
-      UNION ALL
-      (SELECT 'e', NULL::uuid, NULL FROM emergency_accesses
-        WHERE actor_id = ${actor.userId} AND patient_id = ${patientId} AND starts_at <= ${now} AND ends_at > ${now} LIMIT 1)
-      UNION ALL
-      (SELECT 'x', NULL::uuid, NULL FROM patient_oppositions WHERE patient_id = ${patientId} AND professional_id = ${actor.userId} AND withdrawn_at IS NULL LIMIT 1)
-    ), facts AS (
-      SELECT coalesce(string_agg(tag || coalesce(org::text, '') || coalesce(':' || value, ''), ' ' ORDER BY tag, org, value), '') AS facts FROM fact
-    )${
+    WITH facts AS (SELECT access_facts(${actor.userId}::uuid, ${patientId}::uuid, ${now}::timestamptz) AS facts)${
       guessed === undefined
         ? sql` SELECT facts, 0 AS traced FROM facts`
         : sql`, entry AS (${conditionalAuditInsert(input.context, entryOf(input, guessed), now, sql`facts`, sql`facts.facts = ${guess}::text`)})

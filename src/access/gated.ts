@@ -1,10 +1,11 @@
-// How routes use the gate: one transaction holding the decision, its audit entry and the work it
-// allows. A denial commits its trace and becomes an HTTP problem that never tells whether the patient
-// exists; a refusal by the work itself (conflict, bad input) undoes the work but keeps the trace.
+// How routes use the gate. A change: one transaction holding the decision, its audit entry and the work
+// it allows (`gated`). A read: the decision and its entry committed first, then the reads (`gatedRead`).
+// A denial commits its trace and becomes an HTTP problem that never tells whether the patient exists; a
+// refusal by the work itself (conflict, bad input) undoes the work but keeps the trace.
 import { sql } from 'kysely';
-import type { Db, Tx } from '../kernel/db.js';
+import type { Db, Queryable, Tx } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
-import { decide, traceAgain, type Action, type AllowedDecision, type Decision, type DecisionInput, type DeniedDecision } from './gate.js';
+import { decide, type Action, type AllowedDecision, type DecisionInput, type DeniedDecision } from './gate.js';
 
 /** Every denial is "not found", except a missing second factor, which the person can fix. */
 export function denialError(decision: DeniedDecision): AppError {
@@ -31,27 +32,29 @@ export async function gated<A extends Action, T>(db: Db, input: DecisionInput<A>
 }
 
 /**
- * `gated` for work that only reads: the same transaction (the decision's entry and the reads commit
- * together, before anything is returned), without the savepoint, which only a change needs. When the
- * work fails, the transaction rolls back with the decision's entry in it (a failed SQL statement aborts
- * the whole transaction): the entry is then written again, alone, before the error goes up — the
- * decision was taken, so it stays traced, exactly once.
+ * `gated` for work that only reads: trace first, then read. The decision and its audit entry are one
+ * autocommit statement (facts + conditional entry, see gate.ts; two statements when the gate holds no
+ * guess), committed — durably — before the work runs; the work then reads on the database directly, with
+ * no BEGIN, COMMIT or savepoint: 3 round trips for a read of two SELECTs instead of 5.
+ *
+ * Why this keeps DESIGN invariant 2 ("the gate appends an audit event … in the same transaction as the
+ * change"): the invariant ties the trace to a change so that no change can commit without its trace, nor
+ * the trace without its change. A read changes nothing: there is nothing for the trace to commit with,
+ * only something to precede. What a read must guarantee is that
+ * - every decision, allowed or denied, has exactly one entry: `decide` writes it in its own statement(s),
+ *   whatever happens next, and nothing writes it again;
+ * - no patient data is read, let alone returned, before its decision's entry is durably committed: the
+ *   work receives the allowed decision only once `decide`'s autocommit statement has returned, i.e. after
+ *   its commit (synchronous_commit on; PGlite syncs its commits too);
+ * - a refusal looks like "not found": the denial's entry is committed and the same problem is thrown;
+ * - a failure of the work after an allowed decision leaves exactly that one entry (the decision was taken
+ *   and the data may have been partly read): there is no transaction to roll it back, so no re-trace.
+ * Consistency is unchanged: PostgreSQL's default isolation (READ COMMITTED) gives each statement its own
+ * snapshot inside a transaction as well as outside one. The work must only read: a change goes through
+ * `gated`, whose decision, entry and change commit together.
  */
-export async function gatedRead<A extends Action, T>(db: Db, input: DecisionInput<A>, work: (tx: Tx, decision: AllowedDecision<A>) => Promise<T>): Promise<T> {
-  let decision: Decision<A> | undefined;
-  let outcome: Outcome<T>;
-  try {
-    outcome = await db.transaction().execute(async (tx): Promise<Outcome<T>> => {
-      decision = await decide(tx, input);
-      if (!decision.allowed) return { kind: 'refused', error: denialError(decision) };
-      return { kind: 'done', value: await work(tx, decision) };
-    });
-  } catch (error) {
-    // No decision: nothing was decided nor traced (as when `gated` fails before its work).
-    if (decision === undefined) throw error;
-    await traceAgain(db, input, decision);
-    throw error;
-  }
-  if (outcome.kind === 'refused') throw outcome.error;
-  return outcome.value;
+export async function gatedRead<A extends Action, T>(db: Db, input: DecisionInput<A>, work: (q: Queryable, decision: AllowedDecision<A>) => Promise<T>): Promise<T> {
+  const decision = await decide(db, input);
+  if (!decision.allowed) throw denialError(decision);
+  return work(db, decision);
 }

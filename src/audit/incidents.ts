@@ -23,22 +23,26 @@ interface Finding {
 
 async function findings(db: Db, fromId: number, toId: number): Promise<Finding[]> {
   const batch = sql`audit_entries.id BETWEEN ${fromId} AND ${toId}`;
+  // A subject (actor, address) whose incident of that kind is still open gets no other one (see
+  // detectIncidents): it is not counted again, so a busy actor's window is not re-counted on every batch.
+  const notOpen = (kind: IncidentKind, column: 'actor_user_id' | 'source_address') =>
+    sql`NOT EXISTS (SELECT 1 FROM incidents WHERE incidents.kind = ${kind} AND incidents.status <> 'closed' AND incidents.${sql.ref(column)} = audit_entries.${sql.ref(column)})`;
   const bursts = await sql<{ actor: string; n: string | number }>`
     SELECT e.actor_user_id AS actor, count(*) AS n FROM audit_entries e
     WHERE e.kind = 'access' AND e.outcome = 'denied' AND e.actor_user_id IN (
-      SELECT actor_user_id FROM audit_entries WHERE ${batch} AND kind = 'access' AND outcome = 'denied')
+      SELECT actor_user_id FROM audit_entries WHERE ${batch} AND kind = 'access' AND outcome = 'denied' AND ${notOpen('denial_burst', 'actor_user_id')})
       AND e.occurred_at > (SELECT max(occurred_at) FROM audit_entries WHERE ${batch}) - make_interval(secs => ${THRESHOLDS.denialBurst.windowMs / 1000})
     GROUP BY e.actor_user_id HAVING count(*) >= ${THRESHOLDS.denialBurst.count}`.execute(db);
   const volumes = await sql<{ actor: string; n: string | number }>`
     SELECT e.actor_user_id AS actor, count(DISTINCT e.patient_id) AS n FROM audit_entries e
     WHERE e.kind = 'access' AND e.outcome = 'allowed' AND e.actor_user_id <> e.patient_id AND e.actor_user_id IN (
-      SELECT actor_user_id FROM audit_entries WHERE ${batch} AND kind = 'access' AND outcome = 'allowed')
+      SELECT actor_user_id FROM audit_entries WHERE ${batch} AND kind = 'access' AND outcome = 'allowed' AND ${notOpen('unusual_volume', 'actor_user_id')})
       AND e.occurred_at > (SELECT max(occurred_at) FROM audit_entries WHERE ${batch}) - make_interval(secs => ${THRESHOLDS.unusualVolume.windowMs / 1000})
     GROUP BY e.actor_user_id HAVING count(DISTINCT e.patient_id) > ${THRESHOLDS.unusualVolume.patients}`.execute(db);
   const logins = await sql<{ address: string; n: string | number }>`
     SELECT e.source_address AS address, count(DISTINCT coalesce(e.subject_user_id::text, e.request_id)) AS n FROM audit_entries e
     WHERE e.kind = 'security' AND e.type = 'login.password' AND e.outcome = 'failure' AND e.source_address IN (
-      SELECT source_address FROM audit_entries WHERE ${batch} AND type = 'login.password' AND outcome = 'failure')
+      SELECT source_address FROM audit_entries WHERE ${batch} AND type = 'login.password' AND outcome = 'failure' AND ${notOpen('login_failures', 'source_address')})
       AND e.occurred_at > (SELECT max(occurred_at) FROM audit_entries WHERE ${batch}) - make_interval(secs => ${THRESHOLDS.loginFailures.windowMs / 1000})
     GROUP BY e.source_address HAVING count(DISTINCT coalesce(e.subject_user_id::text, e.request_id)) >= ${THRESHOLDS.loginFailures.accounts}`.execute(db);
   return [

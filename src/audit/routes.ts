@@ -7,6 +7,7 @@ import Type from 'typebox';
 import { AppError } from '../kernel/errors.js';
 import { contextOf } from '../kernel/http.js';
 import type { Services } from '../services.js';
+import { organisationsWatchedBy, searchEntries, type SearchFilters } from './search.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import { gatedRead } from '../access/gated.js';
 import type { AllowedDecision } from '../access/gate.js';
@@ -36,7 +37,6 @@ const IncidentNoteBody = Type.Object(
 );
 const NEXT_STATUS = { comment: null, acknowledge: 'acknowledged', close: 'closed', reopen: 'open' } as const;
 
-type SearchFilters = { actor?: string; patient?: string; outcome?: string; from?: string; to?: string; limit?: string };
 const EXPORT_LIMIT = 100_000;
 
 const b64 = (hashes: Buffer[]) => hashes.map((hash) => hash.toString('base64'));
@@ -123,7 +123,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     scope.get('/api/audit/entries', { schema: { tags: ['audit'], querystring: SearchQuery } }, async (request) => {
       const query = request.query as SearchFilters;
       await appendAuditEntry(db, contextOf(request), { kind: 'security', type: 'audit.searched', outcome: 'success', actorUserId: sessionOf(request).userId, detail: { actor: query.actor ?? null, patient: query.patient ?? null } }, new Date(services.now()));
-      const rows = await searchEntries(await officerOrganisations(request), query, Math.min(Number(query.limit ?? 200), 1000));
+      const rows = await searchEntries(db, await officerOrganisations(request), query, Math.min(Number(query.limit ?? 200), 1000));
       return rows.map((row) => ({ ...row, leaf_index: row.leaf_index === null ? null : Number(row.leaf_index), occurred_at: row.occurred_at.toISOString() }));
     });
 
@@ -131,7 +131,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     scope.get('/api/audit/export', { schema: { tags: ['audit'], querystring: SearchQuery } }, async (request, reply) => {
       const query = request.query as SearchFilters;
       await appendAuditEntry(db, contextOf(request), { kind: 'security', type: 'audit.exported', outcome: 'success', actorUserId: sessionOf(request).userId, detail: { actor: query.actor ?? null, patient: query.patient ?? null } }, new Date(services.now()));
-      const rows = await searchEntries(await officerOrganisations(request), query, EXPORT_LIMIT);
+      const rows = await searchEntries(db, await officerOrganisations(request), query, EXPORT_LIMIT);
       const lines = rows.map((row) => JSON.stringify({ leafIndex: row.leaf_index === null ? null : Number(row.leaf_index), leafData: row.leaf_data, prunedAt: row.pruned_at?.toISOString() ?? null }));
       return reply
         .type('application/x-ndjson; charset=utf-8')
@@ -194,21 +194,6 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     });
   });
 
-  /** An officer sees the traces of their organisations' members and of their organisations. */
-  function searchEntries(organisations: string[], query: SearchFilters, limit: number) {
-    const members = db.selectFrom('member_roles').select('user_id').where('organisation_id', 'in', organisations);
-    let search = db
-      .selectFrom('audit_entries')
-      .select(['id', 'leaf_index', 'leaf_data', 'pruned_at', 'occurred_at', 'kind', 'type', 'outcome', 'actor_user_id', 'actor_role', 'subject_user_id', 'patient_id', 'organisation_id', 'purpose', 'reason', 'request_id', 'source_address', 'detail'])
-      .where((eb) => eb.or([eb('organisation_id', 'in', organisations), eb('actor_user_id', 'in', members), eb('patient_id', 'in', members), eb('subject_user_id', 'in', members)]));
-    if (query.actor) search = search.where('actor_user_id', '=', query.actor);
-    if (query.patient) search = search.where('patient_id', '=', query.patient);
-    if (query.outcome) search = search.where('outcome', '=', query.outcome);
-    if (query.from) search = search.where('occurred_at', '>=', new Date(query.from));
-    if (query.to) search = search.where('occurred_at', '<', new Date(query.to));
-    return search.orderBy('id', 'desc').limit(limit).execute();
-  }
-
   /** The integrated accesses to the patient's data, newest first, within the checkpoint of `size`. */
   function accessesTo(q: Queryable, decision: AllowedDecision<'access_history.read'>, size: number) {
     return q
@@ -223,11 +208,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
       .execute();
   }
 
-  async function officerOrganisations(request: FastifyRequest): Promise<string[]> {
-    const rows = await db.selectFrom('member_roles').select('organisation_id').where('user_id', '=', sessionOf(request).userId).where('role', '=', 'security_officer').execute();
-    if (rows.length === 0) throw new AppError('not_found');
-    return rows.map((row) => row.organisation_id);
-  }
+  const officerOrganisations = (request: FastifyRequest) => organisationsWatchedBy(db, sessionOf(request).userId);
 
   async function namesOf(q: Queryable, ids: Array<string | null>): Promise<Map<string, string>> {
     const unique = [...new Set(ids.filter((id): id is string => id !== null))];

@@ -37,6 +37,7 @@ export const SECURITY_EVENT_TYPES = [
   'document.refused',
   'prescription.verified',
   'prescription.dispensed',
+  'report.signed',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

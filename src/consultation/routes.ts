@@ -24,7 +24,6 @@ import { admitPatient, agendaView, consultationView, doctorAgendaRows, endConsul
 import { listMessages, MESSAGE_MAX_LENGTH, postMessage } from './messages.js';
 import { findParticipation, type Participation } from './participation.js';
 import { changeMail, recipientOf } from './reminders.js';
-import { readReport, REPORT_MAX_LENGTH, saveReport } from './reports.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
@@ -65,7 +64,6 @@ const MoveBody = Type.Object({ slotId: Uuid }, { additionalProperties: false });
 /** Free text, several lines allowed, no other control characters. */
 const multiline = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '^(?=[\\s\\S]*\\S)[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$' });
 const MessageBody = Type.Object({ text: multiline(MESSAGE_MAX_LENGTH) }, { additionalProperties: false });
-const ReportBody = Type.Object({ text: multiline(REPORT_MAX_LENGTH), publish: Type.Boolean() }, { additionalProperties: false });
 
 const DAY = 24 * 3600_000;
 
@@ -316,27 +314,6 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
       await gated(db, input, (tx, decision) => postMessage(tx, decision, services.envelope, { id, consultationId, text, now: input.now }));
       publish(topics.consultation(consultationId), { type: 'chat', messageId: id });
       return reply.code(201).send({ id, sentAt: input.now.toISOString() });
-    });
-
-    // --- The report. ---
-    scope.get('/api/consultations/:consultationId/report', { schema: { tags: ['consultation'], params: ConsultationParams } }, async (request) => {
-      const { consultationId } = request.params as { consultationId: string };
-      const participation = await participationOf(request, consultationId, 'read_report');
-      const input = ask(request, participation.consultation.patientId, 'record.read', participation.purpose, { resource: { type: 'consultation_report', id: consultationId } });
-      const report = await gatedRead(db, input, (tx, decision) => readReport(tx, decision, services.envelope, consultationId));
-      if (!report) throw new AppError('not_found', { fr: 'Pas encore de compte rendu.', en: 'No report yet.' });
-      return { report };
-    });
-
-    scope.put('/api/consultations/:consultationId/report', { schema: { tags: ['consultation'], params: ConsultationParams, body: ReportBody } }, async (request) => {
-      const { consultationId } = request.params as { consultationId: string };
-      const { text, publish: toPatient } = request.body as { text: string; publish: boolean };
-      const participation = await participationOf(request, consultationId, 'write_report');
-      if (participation.role !== 'doctor') throw new AppError('not_found');
-      const input = ask(request, participation.consultation.patientId, 'record.write', 'care', { resource: { type: 'consultation_report', id: consultationId }, detail: { change: toPatient ? 'report.published' : 'report.saved' } });
-      await gated(db, input, (tx, decision) => saveReport(tx, decision, services.envelope, { consultationId, doctorId: me(request), text, publish: toPatient, now: input.now }));
-      if (toPatient) publish(topics.user(participation.consultation.patientId), { type: 'report-published', consultationId });
-      return { saved: true, published: toPatient };
     });
   });
 }

@@ -33,7 +33,59 @@ const RESOURCES = [
     ],
   },
   {
+    type: 'AllergyIntolerance',
+    interaction: ['read', 'search-type'],
+    searchParam: [search('patient', 'reference', 'Required'), search('clinical-status', 'token', 'active or resolved'), ...PAGING],
+  },
+  {
+    type: 'Condition',
+    interaction: ['read', 'search-type'],
+    searchParam: [search('patient', 'reference', 'Required'), search('clinical-status', 'token', 'active or resolved (problem-list items)'), ...PAGING],
+  },
+  {
+    type: 'DocumentReference',
+    interaction: ['read', 'search-type'],
+    searchParam: [search('patient', 'reference', 'Required'), search('date', 'date', 'When the document was added; prefixes eq, ge, le, gt, lt'), ...PAGING],
+  },
+  {
+    type: 'Composition',
+    interaction: ['read', 'search-type'],
+    operation: [{ name: 'document', definition: 'http://hl7.org/fhir/OperationDefinition/Composition-document' }],
+    searchParam: [
+      search('patient', 'reference', 'Required'),
+      search('date', 'date', 'Time of signature; prefixes eq, ge, le, gt, lt'),
+      search('type', 'token', 'http://loinc.org|11488-4 (consult note): every report is one'),
+      search('status', 'token', 'final, or amended for a signed correction (drafts are not served)'),
+      ...PAGING,
+    ],
+  },
+  {
+    type: 'Consent',
+    interaction: ['read', 'search-type'],
+    searchParam: [
+      search('patient', 'reference', 'Required'),
+      search('status', 'token', 'active or inactive: the attending doctor declared and care-team members (permit), oppositions (deny)'),
+      ...PAGING,
+    ],
+  },
+  {
+    type: 'AuditEvent',
+    interaction: ['read', 'search-type'],
+    searchParam: [
+      search('patient', 'reference', 'Required unless the caller is a security officer; a patient reads the accesses to their own data'),
+      search('agent', 'reference', 'The acting user’s id'),
+      search('date', 'date', 'Time of the event; prefixes eq, ge, le, gt, lt'),
+      search('outcome', 'token', '0 (allowed or success) or 4 (denied or failure)'),
+      ...PAGING,
+    ],
+  },
+  {
     type: 'MedicationRequest',
+    interaction: ['read', 'search-type'],
+    searchParam: [search('patient', 'reference', 'Required'), search('authoredon', 'date', 'Time of issue; prefixes eq, ge, le, gt, lt'), ...PAGING],
+  },
+  {
+    type: 'ServiceRequest',
     interaction: ['read', 'search-type'],
     searchParam: [search('patient', 'reference', 'Required'), search('authoredon', 'date', 'Time of issue; prefixes eq, ge, le, gt, lt'), ...PAGING],
   },

@@ -28,7 +28,8 @@ export interface PatientRow {
   first_names: string;
   birth_date: string;
   sex: 'F' | 'M' | 'U';
-  birthplace_code: string;
+  /** INSEE code of the birthplace; null when the row comes from a snapshot that did not keep it. */
+  birthplace_code: string | null;
   ins_nir: string | null;
   identity_status: IdentityStatus;
 }
@@ -45,12 +46,16 @@ export function patientResource(row: PatientRow): Resource {
         url: `${FR_CORE}/StructureDefinition/fr-core-identity-reliability`,
         extension: [{ url: 'identityStatus', valueCoding: { system: `${FR_CORE}/CodeSystem/fr-core-cs-identity-status`, ...IDENTITY_STATUS_CODES[row.identity_status] } }],
       },
-      {
-        url: 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace',
-        valueAddress: {
-          extension: [{ url: `${FR_CORE}/StructureDefinition/fr-core-address-insee-code`, valueCoding: { system: 'https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM', code: row.birthplace_code } }],
-        },
-      },
+      ...(row.birthplace_code
+        ? [
+            {
+              url: 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace',
+              valueAddress: {
+                extension: [{ url: `${FR_CORE}/StructureDefinition/fr-core-address-insee-code`, valueCoding: { system: 'https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM', code: row.birthplace_code } }],
+              },
+            },
+          ]
+        : []),
     ],
     ...(qualified
       ? { identifier: [{ use: 'official', type: { coding: [{ system: FR_CORE_V2_0203, code: 'INS-NIR' }] }, system: SYSTEMS.insNir, value: row.ins_nir }] }
@@ -132,4 +137,89 @@ export function encounterResource(row: EncounterRow, publicUrl: string): Resourc
     period: { start: start.toISOString(), end: end.toISOString() },
     serviceProvider: { reference: `Organization/${row.organisation_id}` },
   };
+}
+
+export interface DocumentRow {
+  id: string;
+  patientId: string;
+  consultationId: string | null;
+  uploadedBy: string | null;
+  mediaType: string;
+  sizeBytes: number;
+  createdAt: Date;
+}
+
+/** A document of the record (sent during a consultation, or imported): its bytes stay behind the gate at its URL. */
+export function documentReferenceResource(row: DocumentRow, fileName: string, publicUrl: string): Resource {
+  const author = row.uploadedBy === null ? null : row.uploadedBy === row.patientId ? `Patient/${row.patientId}` : `Practitioner/${row.uploadedBy}`;
+  return {
+    resourceType: 'DocumentReference',
+    id: row.id,
+    meta: { lastUpdated: row.createdAt.toISOString() },
+    status: 'current',
+    type: { text: row.consultationId ? 'Document échangé en téléconsultation' : 'Document externe importé dans le dossier' },
+    subject: { reference: `Patient/${row.patientId}` },
+    date: row.createdAt.toISOString(),
+    ...(author ? { author: [{ reference: author }] } : {}),
+    content: [{ attachment: { contentType: row.mediaType, url: `${publicUrl}/api/documents/${row.id}`, size: row.sizeBytes, title: fileName, creation: row.createdAt.toISOString() } }],
+    ...(row.consultationId ? { context: { encounter: [{ reference: `Encounter/${row.consultationId}` }] } } : {}),
+  };
+}
+
+const CLINICAL_STATUS = (system: string, status: 'active' | 'resolved') => ({ coding: [{ system, code: status }] });
+
+/** An allergy of the record (base R4 AllergyIntolerance; named in text, no substance coding yet). */
+export function allergyResource(row: ConditionRow): Resource {
+  return {
+    resourceType: 'AllergyIntolerance',
+    id: row.id,
+    meta: { lastUpdated: row.updatedAt.toISOString() },
+    clinicalStatus: CLINICAL_STATUS('http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', row.status),
+    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] },
+    ...(row.criticality ? { criticality: row.criticality } : {}),
+    code: { text: row.label },
+    patient: { reference: `Patient/${row.patientId}` },
+    ...(row.onsetDate ? { onsetDateTime: row.onsetDate } : {}),
+    recordedDate: row.recordedAt.toISOString(),
+    ...recorderOf(row),
+    ...(row.note ? { note: [{ text: row.note }] } : {}),
+    ...(row.reaction ? { reaction: [{ manifestation: [{ text: row.reaction }] }] } : {}),
+  };
+}
+
+/** A problem of the record (base R4 Condition, problem-list item; named in text, no CIM-10 coding yet). */
+export function conditionResource(row: ConditionRow): Resource {
+  return {
+    resourceType: 'Condition',
+    id: row.id,
+    meta: { lastUpdated: row.updatedAt.toISOString() },
+    clinicalStatus: CLINICAL_STATUS('http://terminology.hl7.org/CodeSystem/condition-clinical', row.status),
+    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item', display: 'Problem List Item' }] }],
+    code: { text: row.label },
+    subject: { reference: `Patient/${row.patientId}` },
+    ...(row.onsetDate ? { onsetDateTime: row.onsetDate } : {}),
+    recordedDate: row.recordedAt.toISOString(),
+    ...recorderOf(row),
+    ...(row.note ? { note: [{ text: row.note }] } : {}),
+  };
+}
+
+export interface ConditionRow {
+  id: string;
+  patientId: string;
+  authorId: string | null;
+  label: string;
+  note: string;
+  reaction: string;
+  criticality: 'low' | 'high' | 'unable-to-assess' | null;
+  onsetDate: string | null;
+  status: 'active' | 'resolved';
+  recordedAt: Date;
+  updatedAt: Date;
+}
+
+function recorderOf(row: ConditionRow) {
+  if (!row.authorId) return {};
+  return { recorder: { reference: row.authorId === row.patientId ? `Patient/${row.patientId}` : `Practitioner/${row.authorId}` } };
 }

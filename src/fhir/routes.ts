@@ -6,21 +6,31 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
-import { decide, type DecisionInput, type Purpose } from '../access/gate.js';
+import { assertDecision, decide, type AllowedDecision, type DecisionInput, type Purpose } from '../access/gate.js';
 import { gated, gatedRead } from '../access/gated.js';
+import { careOverview } from '../access/patients.js';
 import type { Action } from '../access/rules.js';
+import { appendAuditEntry } from '../audit/log.js';
+import { countEntries, ENTRY_COLUMNS, organisationsWatchedBy, searchEntries, type EntryRow, type SearchFilters } from '../audit/search.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import type { Queryable } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
 import { contextOf, frameworkProblem } from '../kernel/http.js';
-import { medicationRequestsOf } from '../prescriptions/fhir.js';
+import { medicationRequestsOf, serviceRequestsOf } from '../prescriptions/fhir.js';
 import { prescriptionOwner, prescriptionsOfPatient, readPrescription } from '../prescriptions/prescriptions.js';
+import { compositionResource, reportDocument } from '../reports/fhir.js';
+import { readReport, reportOwner, signedReportsOfPatient } from '../reports/reports.js';
+import { REPORT_TYPE } from '../reports/sections.js';
+import { documentOwner, documentsOfPatient, summarise, type StoredDocument } from '../records/documents.js';
+import { conditionOwner, conditionsOf } from '../records/conditions.js';
 import { checkObservation, observationOwner, observationsOf, recordObservation } from '../records/observations.js';
 import type { Services } from '../services.js';
+import { auditEventResource } from './audit-events.js';
+import { consentsOf } from './consents.js';
 import { capabilityStatement } from './capability.js';
 import { patientEverything, patientRow } from './everything.js';
 import { observationFromFhir, observationResource } from './observations.js';
-import { encounterResource, organizationResource, patientResource, practitionerResource, SYSTEMS, type Resource } from './resources.js';
+import { allergyResource, conditionResource, documentReferenceResource, encounterResource, organizationResource, patientResource, practitionerResource, SYSTEMS, type Resource } from './resources.js';
 import { dateBounds, FhirError, onlyParams, operationOutcome, page, searchset, single, token, type Query } from './search.js';
 
 const FHIR_JSON = 'application/fhir+json; fhirVersion=4.0; charset=utf-8';
@@ -174,32 +184,76 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           return reply.type(FHIR_JSON).send(searchset(base, 'Encounter', query, paging, found.total, found.rows.map((row) => encounterResource(row, config.publicUrl))));
         });
 
-        // --- MedicationRequest (e-prescriptions, one per medicine) ---
-        authenticated.get('/MedicationRequest/:id', async (request, reply) => {
+        // --- Composition (teleconsultation reports): read, search, $document ---
+        // Signed versions only, as a draft stays with its author: a draft's id answers as an unknown id.
+        async function signedReport(request: FastifyRequest, id: string, view: string) {
+          const patientId = UUID.test(id) ? await reportOwner(db, id) : null;
+          if (!patientId) throw notFound('Composition', id);
+          const record = await gatedRead(db, { ...ask(request, patientId, 'record.read', { type: 'Composition', id }), detail: { via: 'fhir', view } }, (tx, decision) =>
+            readReport(tx, decision, services.envelope, id),
+          );
+          if (!record || record.status !== 'signed' || !record.header || !record.signedAt) throw notFound('Composition', id);
+          return { ...record, header: record.header, signedAt: record.signedAt };
+        }
+
+        authenticated.get('/Composition/:id', async (request, reply) => {
           const { id } = request.params as { id: string };
-          const match = /^([0-9a-f-]{36})-(\d{1,2})$/.exec(id);
-          if (!match || !UUID.test(match[1]!)) throw notFound('MedicationRequest', id);
-          const prescriptionId = match[1]!;
-          const patientId = await prescriptionOwner(db, prescriptionId);
-          if (!patientId) throw notFound('MedicationRequest', id);
-          const record = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'MedicationRequest', id }), (tx, decision) => readPrescription(tx, decision, services.envelope, prescriptionId));
-          const resource = record ? medicationRequestsOf(record, config.publicUrl).find((r) => r['id'] === id) : undefined;
-          if (!resource) throw notFound('MedicationRequest', id);
-          return reply.type(FHIR_JSON).send(resource);
+          return reply.type(FHIR_JSON).send(compositionResource(await signedReport(request, id, 'read'), config.publicUrl));
         });
 
-        authenticated.get('/MedicationRequest', async (request, reply) => {
+        authenticated.get('/Composition/:id/$document', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          return reply.type(FHIR_JSON).send(reportDocument(await signedReport(request, id, 'document'), config.publicUrl));
+        });
+
+        authenticated.get('/Composition', async (request, reply) => {
           const query = request.query as Query;
-          onlyParams(query, ['patient', 'subject', 'authoredon']);
+          onlyParams(query, ['patient', 'subject', 'date', 'type', 'status']);
           const paging = page(query);
           const patientId = patientParam(query);
-          const bounds = dateBounds(query, 'authoredon');
-          const records = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'fhir_search_MedicationRequest', id: patientId }), (tx, decision) =>
-            prescriptionsOfPatient(tx, decision, services.envelope, bounds),
+          const bounds = dateBounds(query, 'date');
+          const type = single(query, 'type');
+          const status = single(query, 'status');
+          // Every report is a consult note, final or amended: another type or status matches nothing.
+          const typeMatches = type === undefined || type.split(',').map(token).some((t) => t.code === REPORT_TYPE.code && (t.system === undefined || t.system === REPORT_TYPE.system));
+          const statuses = status?.split(',');
+          const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'fhir_search_Composition', id: patientId }), async (tx, decision) =>
+            typeMatches ? signedReportsOfPatient(tx, decision, services.envelope, { from: bounds.from, to: bounds.to }) : { total: 0, records: [] },
           );
-          const all = records.flatMap((record) => medicationRequestsOf(record, config.publicUrl)) as Resource[];
-          return reply.type(FHIR_JSON).send(searchset(base, 'MedicationRequest', query, paging, all.length, all.slice(paging.offset, paging.offset + paging.count)));
+          const matching = found.records
+            .map((record) => compositionResource(record, config.publicUrl))
+            .filter((resource) => statuses === undefined || statuses.includes(String(resource['status'])));
+          return reply.type(FHIR_JSON).send(searchset(base, 'Composition', query, paging, matching.length, matching.slice(paging.offset, paging.offset + paging.count)));
         });
+
+        // --- MedicationRequest and ServiceRequest (e-prescriptions: one per medicine, one per act) ---
+        for (const [type, resourcesOf] of [['MedicationRequest', medicationRequestsOf], ['ServiceRequest', serviceRequestsOf]] as const) {
+          authenticated.get(`/${type}/:id`, async (request, reply) => {
+            const { id } = request.params as { id: string };
+            const match = /^([0-9a-f-]{36})-(\d{1,2})$/.exec(id);
+            if (!match || !UUID.test(match[1]!)) throw notFound(type, id);
+            const prescriptionId = match[1]!;
+            const patientId = await prescriptionOwner(db, prescriptionId);
+            if (!patientId) throw notFound(type, id);
+            const record = await gatedRead(db, ask(request, patientId, 'record.read', { type, id }), (tx, decision) => readPrescription(tx, decision, services.envelope, prescriptionId));
+            const resource = record ? resourcesOf(record, config.publicUrl).find((r) => r['id'] === id) : undefined;
+            if (!resource) throw notFound(type, id);
+            return reply.type(FHIR_JSON).send(resource);
+          });
+
+          authenticated.get(`/${type}`, async (request, reply) => {
+            const query = request.query as Query;
+            onlyParams(query, ['patient', 'subject', 'authoredon']);
+            const paging = page(query);
+            const patientId = patientParam(query);
+            const bounds = dateBounds(query, 'authoredon');
+            const records = await gatedRead(db, ask(request, patientId, 'record.read', { type: `fhir_search_${type}`, id: patientId }), (tx, decision) =>
+              prescriptionsOfPatient(tx, decision, services.envelope, bounds),
+            );
+            const all = records.flatMap((record) => resourcesOf(record, config.publicUrl)) as Resource[];
+            return reply.type(FHIR_JSON).send(searchset(base, type, query, paging, all.length, all.slice(paging.offset, paging.offset + paging.count)));
+          });
+        }
 
         // --- Observation (vital signs): read, search, create ---
         authenticated.get('/Observation/:id', async (request, reply) => {
@@ -233,6 +287,138 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           const input = ask(request, patientId, 'record.write', { type: 'Observation', id });
           const row = await gated(db, { ...input, detail: { via: 'fhir', change: 'observation.created' } }, (tx, decision) => recordObservation(tx, decision, { ...measure, id }, input.now));
           return reply.code(201).header('location', `${base}/Observation/${row.id}/_history/1`).header('etag', 'W/"1"').type(FHIR_JSON).send(observationResource(row));
+        });
+
+        // --- DocumentReference (documents of the record): read, search; the bytes at /api/documents/:id ---
+        const documentResources = (documents: StoredDocument[]) =>
+          Promise.all(documents.map(async (document) => documentReferenceResource(document, (await summarise(services.envelope, document)).fileName, config.publicUrl)));
+
+        authenticated.get('/DocumentReference/:id', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          const patientId = UUID.test(id) ? await documentOwner(db, id) : null;
+          if (!patientId) throw notFound('DocumentReference', id);
+          const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'DocumentReference', id }), (tx, decision) => documentsOfPatient(tx, decision, { id, limit: 1, offset: 0 }));
+          if (found.documents.length === 0) throw notFound('DocumentReference', id);
+          return reply.type(FHIR_JSON).send((await documentResources(found.documents))[0]);
+        });
+
+        authenticated.get('/DocumentReference', async (request, reply) => {
+          const query = request.query as Query;
+          onlyParams(query, ['patient', 'subject', 'date']);
+          const paging = page(query);
+          const patientId = patientParam(query);
+          const bounds = dateBounds(query, 'date');
+          const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'fhir_search_DocumentReference', id: patientId }), (tx, decision) =>
+            documentsOfPatient(tx, decision, { from: bounds.from, to: bounds.to, limit: paging.count, offset: paging.offset }),
+          );
+          return reply.type(FHIR_JSON).send(searchset(base, 'DocumentReference', query, paging, found.total, await documentResources(found.documents)));
+        });
+
+        // --- Consent (who the patient let in, whom they oppose): read, search; the care team's view (care_team.read) ---
+        authenticated.get('/Consent/:id', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          const match = /^(rel|opp)-([0-9a-f-]{36})$/.exec(id);
+          if (!match || !UUID.test(match[2]!)) throw notFound('Consent', id);
+          const owner =
+            match[1] === 'rel'
+              ? await db.selectFrom('care_relationships').select('patient_id').where('id', '=', match[2]!).where('kind', 'in', ['attending_doctor', 'care_team']).executeTakeFirst()
+              : await db.selectFrom('patient_oppositions').select('patient_id').where('id', '=', match[2]!).executeTakeFirst();
+          if (!owner) throw notFound('Consent', id);
+          const patientId = owner.patient_id;
+          const overview = await gatedRead(db, ask(request, patientId, 'care_team.read', { type: 'Consent', id }), (tx, decision) => careOverview(tx, decision, now()));
+          const resource = consentsOf(patientId, overview, config.publicUrl).find((consent) => consent.id === id);
+          if (!resource) throw notFound('Consent', id);
+          return reply.type(FHIR_JSON).send(resource);
+        });
+
+        authenticated.get('/Consent', async (request, reply) => {
+          const query = request.query as Query;
+          onlyParams(query, ['patient', 'subject', 'status']);
+          const paging = page(query);
+          const patientId = patientParam(query);
+          const statuses = single(query, 'status')?.split(',');
+          const overview = await gatedRead(db, ask(request, patientId, 'care_team.read', { type: 'fhir_search_Consent', id: patientId }), (tx, decision) => careOverview(tx, decision, now()));
+          const all = consentsOf(patientId, overview, config.publicUrl).filter((consent) => statuses === undefined || statuses.includes(String(consent['status'])));
+          return reply.type(FHIR_JSON).send(searchset(base, 'Consent', query, paging, all.length, all.slice(paging.offset, paging.offset + paging.count)));
+        });
+
+        // --- AllergyIntolerance and Condition (the record's allergies and problems): read, search ---
+        for (const [type, category, toResource] of [['AllergyIntolerance', 'allergy', allergyResource], ['Condition', 'problem', conditionResource]] as const) {
+          authenticated.get(`/${type}/:id`, async (request, reply) => {
+            const { id } = request.params as { id: string };
+            const owner = UUID.test(id) ? await conditionOwner(db, id) : null;
+            if (!owner || owner.category !== category) throw notFound(type, id);
+            const found = await gatedRead(db, ask(request, owner.patientId, 'record.read', { type, id }), (q, decision) => conditionsOf(q, decision, services.envelope, { id, category }));
+            if (found.records.length === 0) throw notFound(type, id);
+            return reply.type(FHIR_JSON).send(toResource(found.records[0]!));
+          });
+
+          authenticated.get(`/${type}`, async (request, reply) => {
+            const query = request.query as Query;
+            onlyParams(query, ['patient', 'subject', 'clinical-status']);
+            const paging = page(query);
+            const patientId = patientParam(query);
+            const wanted = single(query, 'clinical-status')?.split(',').map((value) => token(value).code);
+            const status = wanted?.filter((value): value is 'active' | 'resolved' => value === 'active' || value === 'resolved');
+            const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: `fhir_search_${type}`, id: patientId }), (q, decision) =>
+              conditionsOf(q, decision, services.envelope, { category, ...(status ? { status } : {}), limit: paging.count, offset: paging.offset }),
+            );
+            return reply.type(FHIR_JSON).send(searchset(base, type, query, paging, found.total, found.records.map(toResource)));
+          });
+        }
+
+        // --- AuditEvent (the audit log, read-only): the patient's own access history; an officer's search. ---
+        /** The caller's organisations as security officer, or null. */
+        const watchedBy = (request: FastifyRequest) => organisationsWatchedBy(db, sessionOf(request).userId).catch(() => null);
+        const OUTCOMES: Record<string, string[]> = { '0': ['allowed', 'success'], '4': ['denied', 'failure'] };
+
+        authenticated.get('/AuditEvent', async (request, reply) => {
+          const query = request.query as Query;
+          onlyParams(query, ['patient', 'agent', 'date', 'outcome']);
+          const paging = page(query);
+          const bounds = dateBounds(query, 'date');
+          const outcome = single(query, 'outcome');
+          const agent = single(query, 'agent');
+          if (agent !== undefined && !UUID.test(agent)) throw new FhirError(400, 'invalid', `"agent=${agent}" is not a user id`);
+          const rawPatient = single(query, 'patient');
+          const filters: SearchFilters = {
+            ...(rawPatient !== undefined ? { patient: patientParam(query) } : {}),
+            ...(agent ? { actor: agent } : {}),
+            ...(outcome !== undefined ? { outcomes: outcome.split(',').flatMap((code) => OUTCOMES[code] ?? []) } : {}),
+            ...(bounds.from ? { from: bounds.from.toISOString() } : {}),
+            ...(bounds.to ? { to: bounds.to.toISOString() } : {}),
+          };
+          const organisations = await watchedBy(request);
+          let total: number;
+          let rows: EntryRow[];
+          if (organisations) {
+            await appendAuditEntry(db, contextOf(request), { kind: 'security', type: 'audit.searched', outcome: 'success', actorUserId: sessionOf(request).userId, detail: { via: 'fhir', actor: agent ?? null, patient: filters.patient ?? null } }, now());
+            [total, rows] = await Promise.all([countEntries(db, organisations, filters), searchEntries(db, organisations, filters, paging.count, paging.offset)]);
+          } else {
+            // Anyone else: the accesses to their own data (the gate decides, as for GET /api/me/access-history).
+            const patientId = patientParam(query);
+            ({ total, rows } = await gatedRead(db, ask(request, patientId, 'access_history.read', { type: 'fhir_search_AuditEvent', id: patientId }), (tx, decision) =>
+              accessEntriesOf(tx, decision, filters, paging),
+            ));
+          }
+          return reply.type(FHIR_JSON).send(searchset(base, 'AuditEvent', query, paging, total, rows.map((row) => auditEventResource(row, config.publicUrl))));
+        });
+
+        authenticated.get('/AuditEvent/:id', async (request, reply) => {
+          const { id } = request.params as { id: string };
+          if (!/^\d{1,18}$/.test(id)) throw notFound('AuditEvent', id);
+          const organisations = await watchedBy(request);
+          let row: EntryRow | undefined;
+          if (organisations) {
+            [row] = await searchEntries(db, organisations, { id }, 1);
+          } else {
+            const owner = await db.selectFrom('audit_entries').select('patient_id').where('id', '=', id).where('kind', '=', 'access').executeTakeFirst();
+            if (!owner?.patient_id) throw notFound('AuditEvent', id);
+            const patientId = owner.patient_id;
+            ({ rows: [row] } = await gatedRead(db, ask(request, patientId, 'access_history.read', { type: 'AuditEvent', id }), (tx, decision) => accessEntriesOf(tx, decision, { id }, { count: 1, offset: 0 })));
+          }
+          if (!row) throw notFound('AuditEvent', id);
+          return reply.type(FHIR_JSON).send(auditEventResource(row, config.publicUrl));
         });
 
         // --- Practitioner and Organization: not patient data; open to the members and patients of a shared organisation. ---
@@ -317,4 +503,18 @@ function practitionersVisibleTo(q: Queryable, readerId: string, filter: { id?: s
   if (filter.id) select = select.where('u.id', '=', filter.id);
   if (filter.rpps !== undefined) select = select.where('u.rpps', '=', filter.rpps);
   return select.execute();
+}
+
+/** The accesses to the decision's patient (what GET /api/me/access-history lists), newest first. */
+async function accessEntriesOf(q: Queryable, decision: AllowedDecision<'access_history.read'>, filters: SearchFilters, paging: { count: number; offset: number }): Promise<{ total: number; rows: EntryRow[] }> {
+  assertDecision(decision, 'access_history.read');
+  let select = q.selectFrom('audit_entries').where('patient_id', '=', decision.patientId).where('kind', '=', 'access');
+  if (filters.id) select = select.where('id', '=', filters.id);
+  if (filters.actor) select = select.where('actor_user_id', '=', filters.actor);
+  if (filters.outcomes) select = select.where('outcome', 'in', filters.outcomes.length > 0 ? filters.outcomes : ['-']);
+  if (filters.from) select = select.where('occurred_at', '>=', new Date(filters.from));
+  if (filters.to) select = select.where('occurred_at', '<', new Date(filters.to));
+  const { n } = await select.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const rows = await select.select(ENTRY_COLUMNS).orderBy('id', 'desc').limit(paging.count).offset(paging.offset).execute();
+  return { total: Number(n), rows };
 }

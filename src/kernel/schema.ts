@@ -4,9 +4,10 @@ import type { ColumnType, Generated } from 'kysely';
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
-export const ROLES = ['patient', 'doctor', 'health_professional', 'org_admin', 'security_officer'] as const;
+export const ROLES = ['patient', 'doctor', 'health_professional', 'pharmacist', 'org_admin', 'security_officer'] as const;
 export type Role = (typeof ROLES)[number];
-export const PROFESSIONAL_ROLES: readonly Role[] = ['doctor', 'health_professional'];
+/** Roles of health professionals, who need an RPPS number (pharmacists are in the RPPS too). */
+export const PROFESSIONAL_ROLES: readonly Role[] = ['doctor', 'health_professional', 'pharmacist'];
 
 export const IDENTITY_STATUSES = ['provisional', 'retrieved', 'validated', 'qualified'] as const;
 export type IdentityStatus = (typeof IDENTITY_STATUSES)[number];
@@ -366,13 +367,38 @@ export interface DocumentsTable {
 }
 
 export interface ConsultationReportsTable {
+  id: string;
   consultation_id: string;
   patient_id: string;
   author_id: string | null;
+  /** 1, 2, … per consultation; a version > 1 replaces an earlier signed one. */
+  version: number;
+  replaces_id: string | null;
+  /** 'text': a free-text report written before structured reports; 'json': sections (and, once signed, the header). */
+  format: 'text' | 'json';
   body_sealed: string;
   created_at: Timestamp;
   updated_at: Timestamp;
-  published_at: NullableTimestamp;
+  /** Null while a draft; set once, when the doctor signs. */
+  signed_at: NullableTimestamp;
+  /** SHA-256 (base64) of the signed body, also in the signing's audit entry. */
+  digest: string | null;
+}
+
+export interface RecordConditionsTable {
+  id: string;
+  patient_id: string;
+  author_id: string | null;
+  category: 'allergy' | 'problem';
+  /** Sealed JSON: { label, note, reaction } (reaction: allergies only). */
+  body_sealed: string;
+  status: 'active' | 'resolved';
+  criticality: 'low' | 'high' | 'unable-to-assess' | null;
+  /** YYYY-MM-DD (read as text). */
+  onset_date: ColumnType<string | null, string | null | undefined, string | null>;
+  recorded_at: Timestamp;
+  updated_at: Timestamp;
+  updated_by: string | null;
 }
 
 export interface Database {
@@ -409,4 +435,5 @@ export interface Database {
   consultation_messages: ConsultationMessagesTable;
   documents: DocumentsTable;
   consultation_reports: ConsultationReportsTable;
+  record_conditions: RecordConditionsTable;
 }

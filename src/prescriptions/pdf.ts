@@ -1,9 +1,11 @@
 // The prescription as a PDF for people: who prescribes (name, profession, RPPS, organisation), for whom
 // (names, birth date, INS when the identity is qualified), what, when, its number, and its signed 2D
-// code (QR) for the pharmacist. Standard Helvetica (WinAnsi: French accents, œ, €); nothing embedded.
+// code (QR) for the pharmacist. Standard Helvetica (WinAnsi: French accents, œ, €; other characters spelled
+// or replaced, records/pdf-text.ts); nothing embedded.
 import bwipjs from 'bwip-js';
 import PDFDocument from 'pdfkit';
-import type { PrescriptionRecord } from './prescriptions.js';
+import { toWinAnsi } from '../records/pdf-text.js';
+import { isAct, type PrescriptionRecord } from './prescriptions.js';
 
 const DATE = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' });
 const BIRTH = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'short', timeZone: 'UTC' });
@@ -17,7 +19,7 @@ export async function prescriptionPdf(record: PrescriptionRecord, verifyUrl: str
     size: 'A4',
     margin: 50,
     lang: 'fr-FR',
-    info: { Title: `Ordonnance ${record.number}`, Author: content.prescriber.name, Subject: 'Ordonnance', Creator: 'Ausculta' },
+    info: { Title: `Ordonnance ${record.number}`, Author: toWinAnsi(content.prescriber.name), Subject: 'Ordonnance', Creator: 'Ausculta' },
   });
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -27,11 +29,11 @@ export async function prescriptionPdf(record: PrescriptionRecord, verifyUrl: str
   });
 
   const { prescriber, organisation, patient } = content;
-  doc.font('Helvetica-Bold').fontSize(13).text(prescriber.name);
+  doc.font('Helvetica-Bold').fontSize(13).text(toWinAnsi(prescriber.name));
   doc.font('Helvetica').fontSize(10);
-  if (prescriber.profession) doc.text(prescriber.profession);
+  if (prescriber.profession) doc.text(toWinAnsi(prescriber.profession));
   doc.text(prescriber.rpps ? `RPPS : ${prescriber.rpps}` : 'RPPS : non renseigné');
-  doc.text(organisation.finess ? `${organisation.name} — FINESS ${organisation.finess}` : organisation.name);
+  doc.text(toWinAnsi(organisation.finess ? `${organisation.name} — FINESS ${organisation.finess}` : organisation.name));
   doc.moveDown(1.5);
   doc.font('Helvetica-Bold').fontSize(18).text('Ordonnance', { align: 'center' });
   doc.font('Helvetica').fontSize(10).text(`Téléconsultation du ${DATE.format(record.issuedAt)}`, { align: 'center' });
@@ -39,17 +41,24 @@ export async function prescriptionPdf(record: PrescriptionRecord, verifyUrl: str
 
   doc.font('Helvetica-Bold').fontSize(11).text('Patient');
   doc.font('Helvetica').fontSize(10);
-  doc.text(`${patient.firstNames} ${patient.birthName.toUpperCase()}, né(e) le ${BIRTH.format(new Date(`${patient.birthDate}T00:00:00Z`))}, sexe ${patient.sex}`);
+  doc.text(toWinAnsi(`${patient.firstNames} ${patient.birthName.toUpperCase()}, né(e) le ${BIRTH.format(new Date(`${patient.birthDate}T00:00:00Z`))}, sexe ${patient.sex}`));
   if (patient.insNir) doc.text(`INS (NIR) : ${patient.insNir} — identité qualifiée`);
   doc.moveDown(1);
 
   doc.font('Helvetica-Bold').fontSize(11).text('Prescription');
   doc.moveDown(0.3);
   content.lines.forEach((line, i) => {
-    doc.font('Helvetica-Bold').fontSize(10.5).text(`${i + 1}. ${line.medication}${line.dosage ? ` — ${line.dosage}` : ''}`);
-    doc.font('Helvetica').fontSize(10);
-    doc.text(line.posology, { indent: 14 });
-    doc.text(`Pendant ${line.durationDays} jour${line.durationDays > 1 ? 's' : ''} — quantité : ${line.quantity} boîte${line.quantity > 1 ? 's' : ''}`, { indent: 14 });
+    if (isAct(line)) {
+      doc.font('Helvetica-Bold').fontSize(10.5).text(toWinAnsi(`${i + 1}. Acte : ${line.act}`));
+      doc.font('Helvetica').fontSize(10);
+      if (line.instructions) doc.text(toWinAnsi(line.instructions), { indent: 14 });
+      if (line.count > 1) doc.text(`${line.count} séances / fois`, { indent: 14 });
+    } else {
+      doc.font('Helvetica-Bold').fontSize(10.5).text(toWinAnsi(`${i + 1}. ${line.medication}${line.dosage ? ` — ${line.dosage}` : ''}`));
+      doc.font('Helvetica').fontSize(10);
+      doc.text(toWinAnsi(line.posology), { indent: 14 });
+      doc.text(`Pendant ${line.durationDays} jour${line.durationDays > 1 ? 's' : ''} — quantité : ${line.quantity} boîte${line.quantity > 1 ? 's' : ''}`, { indent: 14 });
+    }
     doc.moveDown(0.5);
   });
 

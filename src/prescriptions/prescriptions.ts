@@ -1,19 +1,22 @@
-// E-prescriptions: the doctor of an ended consultation prescribes medicines; the prescription is sealed
+// E-prescriptions: the doctor of an ended consultation prescribes medicines and acts (lab tests, nursing
+// care, physiotherapy…); the prescription is sealed
 // at rest, gets a random number and a signed 2D code (signed-code.ts), and is immutable once issued.
 // The patient and the prescriber read it (through the gate); a pharmacist holding the paper checks the
 // code and marks it dispensed, once.
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { assertDecision, type AllowedDecision } from '../access/gate.js';
 import type { NoteSigner } from '../audit/checkpoint.js';
 import type { Queryable } from '../kernel/db.js';
 import { objectContext, type Envelope } from '../kernel/envelope.js';
 import { AppError } from '../kernel/errors.js';
+import { organisationSnapshot, patientSnapshot, professionalSnapshot, type OrganisationSnapshot, type PatientSnapshot, type ProfessionalSnapshot } from '../records/snapshot.js';
 import { contentDigest, newPrescriptionNumber, signPrescription } from './signed-code.js';
 
 export const MAX_LINES = 20;
 
 export interface MedicationLine {
+  /** Absent on prescriptions issued before acts existed: a line without kind is a medicine. */
+  kind?: 'medication';
   /** The medicine as the doctor names it (no drug database yet): "Amoxicilline". */
   medication: string;
   /** Strength and form: "500 mg, gélule". */
@@ -25,14 +28,34 @@ export interface MedicationLine {
   quantity: number;
 }
 
+/** An act to perform (FHIR ServiceRequest): "Bilan sanguin : NFS, glycémie à jeun", "Kinésithérapie". */
+export interface ActLine {
+  kind: 'act';
+  act: string;
+  /** "À jeun, dans les 8 jours"; may be empty. */
+  instructions: string;
+  /** Sessions or times (1 for a one-off test). */
+  count: number;
+}
+
+export type PrescriptionLine = MedicationLine | ActLine;
+export const isAct = (line: PrescriptionLine): line is ActLine => line.kind === 'act';
+
+/** The stored shape of a line: only its own fields (a medicine keeps the shape it had before acts). */
+export function lineOf(line: PrescriptionLine): PrescriptionLine {
+  if (isAct(line)) return { kind: 'act', act: line.act, instructions: line.instructions, count: line.count };
+  const { medication, dosage, posology, durationDays, quantity } = line;
+  return { medication, dosage, posology, durationDays, quantity };
+}
+
 /** What was prescribed and by whom for whom, as issued: sealed, and the digest the code signs. */
 export interface PrescriptionContent {
   v: 1;
-  prescriber: { id: string; name: string; profession: string | null; rpps: string | null };
-  organisation: { id: string; name: string; finess: string | null };
-  patient: { id: string; firstNames: string; birthName: string; birthDate: string; sex: 'F' | 'M' | 'U'; insNir: string | null; identityStatus: string };
+  prescriber: ProfessionalSnapshot;
+  organisation: OrganisationSnapshot;
+  patient: PatientSnapshot;
   consultationId: string;
-  lines: MedicationLine[];
+  lines: PrescriptionLine[];
 }
 
 export interface PrescriptionView {
@@ -40,7 +63,7 @@ export interface PrescriptionView {
   number: string;
   issuedAt: string;
   prescriber: { name: string; rpps: string | null };
-  lines: MedicationLine[];
+  lines: PrescriptionLine[];
   dispensedAt: string | null;
   pdfUrl: string;
 }
@@ -62,7 +85,7 @@ export async function issuePrescription(
   decision: AllowedDecision<'record.write'>,
   envelope: Envelope,
   signer: NoteSigner & { origin: string },
-  input: { id: string; consultationId: string; lines: MedicationLine[]; now: Date },
+  input: { id: string; consultationId: string; lines: PrescriptionLine[]; now: Date },
 ): Promise<PrescriptionRecord> {
   assertDecision(decision, 'record.write');
   const consultation = await q
@@ -75,30 +98,13 @@ export async function issuePrescription(
   if (consultation.status !== 'ended') {
     throw new AppError('consultation_state', { fr: 'L’ordonnance s’établit une fois la consultation terminée.', en: 'The prescription is issued once the consultation has ended.' });
   }
-  const prescriber = await q.selectFrom('users').select(['display_name', 'profession', 'rpps']).where('id', '=', decision.actorId).executeTakeFirstOrThrow();
-  const organisation = await q.selectFrom('organisations').select(['name', 'finess']).where('id', '=', consultation.organisation_id).executeTakeFirstOrThrow();
-  const identity = await q
-    .selectFrom('patient_identities')
-    .select(['first_names', 'birth_name', sql<string>`to_char(birth_date, 'YYYY-MM-DD')`.as('birth_date'), 'sex', 'ins_nir', 'identity_status'])
-    .where('user_id', '=', decision.patientId)
-    .executeTakeFirst();
-  if (!identity) throw new AppError('validation_failed', { fr: 'L’identité du patient est incomplète.', en: 'The patient’s identity is incomplete.' });
-
   const content: PrescriptionContent = {
     v: 1,
-    prescriber: { id: decision.actorId, name: prescriber.display_name, profession: prescriber.profession, rpps: prescriber.rpps },
-    organisation: { id: consultation.organisation_id, name: organisation.name, finess: organisation.finess },
-    patient: {
-      id: decision.patientId,
-      firstNames: identity.first_names,
-      birthName: identity.birth_name,
-      birthDate: identity.birth_date,
-      sex: identity.sex,
-      insNir: identity.identity_status === 'qualified' ? identity.ins_nir : null,
-      identityStatus: identity.identity_status,
-    },
+    prescriber: await professionalSnapshot(q, decision.actorId),
+    organisation: await organisationSnapshot(q, consultation.organisation_id),
+    patient: await patientSnapshot(q, decision.patientId),
     consultationId: input.consultationId,
-    lines: input.lines.map(({ medication, dosage, posology, durationDays, quantity }) => ({ medication, dosage, posology, durationDays, quantity })),
+    lines: input.lines.map(lineOf),
   };
   const body = JSON.stringify(content);
   const number = newPrescriptionNumber();

@@ -1,7 +1,7 @@
 // HTTP routes of e-prescriptions. The consultation's doctor issues (gate: record.write), its two
 // participants list them, anyone the gate lets read the patient's record downloads the PDF or the FHIR
 // Bundle (record.read). Public: the instance's verifier key, and the pharmacist's check of a 2D code.
-// A signed-in professional marks a prescription dispensed, once, by presenting its code.
+// A signed-in pharmacist marks a prescription dispensed, once, by presenting its code.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { DecisionInput, Purpose } from '../access/gate.js';
@@ -33,6 +33,7 @@ const Uuid = Type.String({ format: 'uuid' });
 const line = (minLength: number, maxLength: number) => Type.String({ minLength, maxLength, pattern: minLength > 0 ? '^(?=.*\\S)[^\\u0000-\\u001F\\u007F]*$' : '^[^\\u0000-\\u001F\\u007F]*$' });
 const MedicationLineBody = Type.Object(
   {
+    kind: Type.Optional(Type.Literal('medication')),
     medication: line(1, 200),
     dosage: line(0, 200),
     posology: line(1, 500),
@@ -41,7 +42,16 @@ const MedicationLineBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const IssueBody = Type.Object({ lines: Type.Array(MedicationLineBody, { minItems: 1, maxItems: MAX_LINES }) }, { additionalProperties: false });
+const ActLineBody = Type.Object(
+  {
+    kind: Type.Literal('act'),
+    act: line(1, 300),
+    instructions: line(0, 500),
+    count: Type.Integer({ minimum: 1, maximum: 99 }),
+  },
+  { additionalProperties: false },
+);
+const IssueBody = Type.Object({ lines: Type.Array(Type.Union([MedicationLineBody, ActLineBody]), { minItems: 1, maxItems: MAX_LINES }) }, { additionalProperties: false });
 const CodeBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: CODE_MAX_LENGTH }) }, { additionalProperties: false });
 
 export function prescriptionRoutes(app: FastifyInstance, services: Services): void {
@@ -127,7 +137,7 @@ export function prescriptionRoutes(app: FastifyInstance, services: Services): vo
     });
   });
 
-  // Dispensing: a signed-in professional (two factors) who holds the code.
+  // Dispensing: a signed-in pharmacist (two factors) who holds the code.
   app.register(async (scope) => {
     scope.addHook('preValidation', authenticate(services.sessions, config.session.secureCookies, { requireSecondFactor: true }));
 
@@ -137,10 +147,10 @@ export function prescriptionRoutes(app: FastifyInstance, services: Services): vo
       // Refusals are traced too: a second dispensing of the same paper is what fraud looks like.
       const refuse = async (outcome: 'denied' | 'failure', reason: string, record?: { id: string; patientId: string }) =>
         recordSecurityEvent(db, contextOf(request), { type: 'prescription.dispensed', outcome, actorUserId: userId, ...(record ? { subjectUserId: record.patientId } : {}), detail: { reason, ...(record ? { prescriptionId: record.id } : {}) } });
-      const professional = await db.selectFrom('member_roles').select('role').where('user_id', '=', userId).where('role', 'in', ['doctor', 'health_professional']).executeTakeFirst();
-      if (!professional) {
-        await refuse('denied', 'not_a_professional');
-        throw new AppError('forbidden', { fr: 'Seul un professionnel de santé peut délivrer une ordonnance.', en: 'Only a health professional can dispense a prescription.' });
+      const pharmacist = await db.selectFrom('member_roles').select('role').where('user_id', '=', userId).where('role', '=', 'pharmacist').executeTakeFirst();
+      if (!pharmacist) {
+        await refuse('denied', 'not_a_pharmacist');
+        throw new AppError('forbidden', { fr: 'Seul un pharmacien peut marquer une ordonnance délivrée.', en: 'Only a pharmacist can mark a prescription dispensed.' });
       }
       const signed = openPrescriptionCode(code, key.verifierKey, origin);
       const record = signed ? await prescriptionOfCode(db, services.envelope, signed) : null;

@@ -1,5 +1,5 @@
 // The documents repository: a patient's files (lab results, prescriptions, photos) sent during a
-// consultation. Every function that reads or writes one takes the gate's allowed decision for that
+// consultation, or imported into the record by a professional (no consultation). Every function that reads or writes one takes the gate's allowed decision for that
 // patient (DESIGN invariant 1); the row holds only the wrapped data key, the sealed file name and
 // metadata, the bytes live encrypted in the blob store (invariant 3).
 import { assertDecision, type AllowedDecision } from '../access/gate.js';
@@ -27,6 +27,8 @@ export interface StoredDocument {
 
 export interface DocumentSummary {
   id: string;
+  /** Null for a document imported into the record outside any consultation. */
+  consultationId: string | null;
   fileName: string;
   mediaType: string;
   sizeBytes: number;
@@ -36,7 +38,7 @@ export interface DocumentSummary {
 
 export interface NewDocument {
   id: string;
-  consultationId: string;
+  consultationId: string | null;
   fileNameSealed: string;
   mediaType: string;
   sizeBytes: number;
@@ -120,10 +122,27 @@ export async function documentsOfConsultation(q: Queryable, decision: AllowedDec
   return rows.map(fromRow);
 }
 
+/** A patient's documents, newest first, within the bounds (FHIR search by date), one page. */
+export async function documentsOfPatient(
+  q: Queryable,
+  decision: AllowedDecision<'record.read'>,
+  filter: { id?: string; from?: Date | null; to?: Date | null; limit: number; offset: number },
+): Promise<{ total: number; documents: StoredDocument[] }> {
+  assertDecision(decision, 'record.read');
+  let select = q.selectFrom('documents').where('patient_id', '=', decision.patientId);
+  if (filter.id) select = select.where('id', '=', filter.id);
+  if (filter.from) select = select.where('created_at', '>=', filter.from);
+  if (filter.to) select = select.where('created_at', '<', filter.to);
+  const { n } = await select.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const rows = await select.select(COLUMNS).orderBy('created_at', 'desc').orderBy('id').limit(filter.limit).offset(filter.offset).execute();
+  return { total: Number(n), documents: rows.map(fromRow) };
+}
+
 /** The answer's shape, file name opened (after the transaction: the key provider may be remote). */
 export async function summarise(envelope: Envelope, document: StoredDocument): Promise<DocumentSummary> {
   return {
     id: document.id,
+    consultationId: document.consultationId,
     fileName: await envelope.openText(document.fileNameSealed, fileNameContext(document.id)),
     mediaType: document.mediaType,
     sizeBytes: document.sizeBytes,

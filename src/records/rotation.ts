@@ -17,7 +17,9 @@ export const WRAPPED_COLUMNS = [
   { table: 'documents', key: 'id', column: 'wrapped_key', kind: 'wrapped' },
   { table: 'documents', key: 'id', column: 'file_name_sealed', kind: 'sealed' },
   { table: 'consultation_messages', key: 'id', column: 'body_sealed', kind: 'sealed' },
-  { table: 'consultation_reports', key: 'consultation_id', column: 'body_sealed', kind: 'sealed' },
+  { table: 'consultation_reports', key: 'id', column: 'body_sealed', kind: 'sealed' },
+  { table: 'prescriptions', key: 'id', column: 'body_sealed', kind: 'sealed' },
+  { table: 'record_conditions', key: 'id', column: 'body_sealed', kind: 'sealed' },
 ] as const;
 
 type WrappedColumn = (typeof WRAPPED_COLUMNS)[number];

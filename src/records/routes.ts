@@ -1,5 +1,6 @@
-// HTTP routes of documents: upload into a consultation (its participants), list a consultation's
-// documents (its participants), download (anyone the gate lets read the patient's record).
+// HTTP routes of documents: upload into a consultation (its participants), import into a patient's
+// record (a professional the gate lets write it), list a consultation's documents (its participants) or
+// a patient's (anyone the gate lets read the record), download (the same).
 //
 // An upload never holds a transaction while bytes flow (PGlite has one connection: a transaction open
 // for a whole upload would stall the server): (1) a short transaction finds the participation and asks
@@ -12,7 +13,8 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { decide, type AllowedDecision, type Purpose } from '../access/gate.js';
-import { denialError } from '../access/gated.js';
+import { askGate } from '../access/ask.js';
+import { denialError, gatedRead } from '../access/gated.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import { findParticipation, type Participation } from '../consultation/participation.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
@@ -21,7 +23,7 @@ import { AppError } from '../kernel/errors.js';
 import type { Tx } from '../kernel/db.js';
 import { contextOf } from '../kernel/http.js';
 import type { Services } from '../services.js';
-import { documentKeyContext, documentOwner, documentsOfConsultation, fileNameContext, insertDocument, readDocument, summarise } from './documents.js';
+import { documentKeyContext, documentOwner, documentsOfConsultation, documentsOfPatient, fileNameContext, insertDocument, readDocument, summarise } from './documents.js';
 import { contentDisposition, declaredMediaType, DOCUMENT_MEDIA_TYPES, parseFileName, servedContentType } from './media-types.js';
 import { detachBody, storeEncrypted, UploadRefused, type UploadRefusalReason } from './upload.js';
 import { topics } from '../consultation/hub.js';
@@ -30,8 +32,15 @@ const Uuid = Type.String({ format: 'uuid' });
 const ConsultationParams = Type.Object({ consultationId: Uuid });
 const DocumentParams = Type.Object({ documentId: Uuid });
 const DownloadQuery = Type.Object({ purpose: Type.Optional(Type.Enum(['care', 'emergency'])) });
+const PatientParams = Type.Object({ patientId: Uuid });
+const PatientListQuery = Type.Object(
+  // Query strings are not coerced (server.ts): numbers arrive as text.
+  { purpose: Type.Optional(Type.Enum(['care', 'emergency'])), limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]\\d?|100)$' })), offset: Type.Optional(Type.String({ pattern: '^\\d{1,6}$' })) },
+  { additionalProperties: false },
+);
 const DocumentSummary = Type.Object({
   id: Uuid,
+  consultationId: Type.Union([Uuid, Type.Null()]),
   fileName: Type.String(),
   mediaType: Type.String(),
   sizeBytes: Type.Integer(),
@@ -134,7 +143,20 @@ export function recordRoutes(app: FastifyInstance, services: Services): void {
             response: { 201: DocumentSummary },
           },
         },
-        async (request, reply) => upload(request, reply),
+        async (request, reply) => uploadToConsultation(request, reply),
+      );
+
+      uploads.post(
+        '/api/patients/:patientId/documents',
+        {
+          schema: {
+            tags: ['records'],
+            summary: 'Import an external document into a patient’s record (raw body, Content-Type = its media type, X-File-Name = its percent-encoded name)',
+            params: PatientParams,
+            response: { 201: DocumentSummary },
+          },
+        },
+        async (request, reply) => importToRecord(request, reply),
       );
     });
 
@@ -152,16 +174,59 @@ export function recordRoutes(app: FastifyInstance, services: Services): void {
     );
 
     scope.get(
+      '/api/patients/:patientId/documents',
+      { schema: { tags: ['records'], params: PatientParams, querystring: PatientListQuery, response: { 200: Type.Object({ total: Type.Integer(), documents: Type.Array(DocumentSummary) }) } } },
+      async (request) => {
+        const { patientId } = request.params as { patientId: string };
+        const query = request.query as { purpose?: Purpose; limit?: string; offset?: string };
+        const [purpose, limit, offset] = [query.purpose ?? 'care', Number(query.limit ?? 50), Number(query.offset ?? 0)];
+        const input = askGate(request, new Date(services.now()), patientId, 'record.read', patientId === sessionOf(request).userId ? 'patient_self' : purpose, { resource: { type: 'patient_documents', id: patientId } });
+        const found = await gatedRead(db, input, (tx, decision) => documentsOfPatient(tx, decision, { limit, offset }));
+        return { total: found.total, documents: await Promise.all(found.documents.map((document) => summarise(envelope, document))) };
+      },
+    );
+
+    scope.get(
       '/api/documents/:documentId',
       { schema: { tags: ['records'], summary: 'Download a document, decrypted', params: DocumentParams, querystring: DownloadQuery } },
       async (request, reply) => download(request, reply),
     );
   });
 
-  async function upload(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  /** Into a consultation: its participants, the gate asked about its patient. */
+  function uploadToConsultation(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { consultationId } = request.params as { consultationId: string };
+    return upload(request, reply, { consultationId }, async (documentId) => {
+      const { decision, participation } = await decideInConsultation(request, consultationId, 'record.write', { type: 'document', id: documentId });
+      return { decision, cancelled: participation.consultation.status === 'cancelled' };
+    });
+  }
+
+  /** Into a patient's record (an external document): whoever the gate lets write the record. */
+  function importToRecord(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const { patientId } = request.params as { patientId: string };
+    return upload(request, reply, { patientId }, async (documentId) => {
+      const decision = await gatedDecision(request, patientId, 'record.write', 'care', { type: 'document', id: documentId }, { change: 'document.imported' });
+      return { decision, cancelled: false };
+    });
+  }
+
+  /** One traced decision, committed, in its own short transaction; a refusal thrown as the gate answers. */
+  async function gatedDecision<A extends 'record.read' | 'record.write'>(request: FastifyRequest, patientId: string, action: A, purpose: Purpose, resource: { type: string; id: string }, detail?: Record<string, string>): Promise<AllowedDecision<A>> {
+    const decision = await db.transaction().execute((tx) => decide(tx, { ...askGate(request, new Date(services.now()), patientId, action, patientId === sessionOf(request).userId ? 'patient_self' : purpose, { resource }), ...(detail ? { detail } : {}) }));
+    if (!decision.allowed) throw denialError(decision);
+    return decision;
+  }
+
+  async function upload(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    target: { consultationId?: string; patientId?: string },
+    decideUpload: (documentId: string) => Promise<{ decision: AllowedDecision<'record.write'>; cancelled: boolean }>,
+  ): Promise<FastifyReply> {
+    const consultationId = target.consultationId ?? null;
     const documentId = randomUUID();
-    const ids = { consultationId, documentId };
+    const ids = { ...target, documentId } as Record<string, string>;
     const body = request.body instanceof Readable ? request.body : request.raw;
     const detached = detachBody(body);
     const refuse = async (reason: Refusal): Promise<never> => {
@@ -170,15 +235,15 @@ export function recordRoutes(app: FastifyInstance, services: Services): void {
       throw refusalError(reason, maxBytes);
     };
 
-    let allowed: { participation: Participation; decision: AllowedDecision<'record.write'> };
+    let allowed: { decision: AllowedDecision<'record.write'>; cancelled: boolean };
     try {
-      allowed = await decideInConsultation(request, consultationId, 'record.write', { type: 'document', id: documentId });
+      allowed = await decideUpload(documentId);
     } catch (error) {
       detached.discardRest(4 * maxBytes);
       throw error;
     }
-    const { decision, participation } = allowed;
-    if (participation.consultation.status === 'cancelled') return refuse('consultation_cancelled');
+    const { decision } = allowed;
+    if (allowed.cancelled) return refuse('consultation_cancelled');
 
     const mediaType = declaredMediaType(request.headers['content-type']);
     if (!mediaType) return refuse('type_mismatch');
@@ -207,8 +272,8 @@ export function recordRoutes(app: FastifyInstance, services: Services): void {
       throw error;
     }
     // The other participant's page lists documents again: an identifier only goes through the hub.
-    void services.hub.publish(topics.consultation(consultationId), { type: 'document', documentId });
-    return reply.code(201).send({ id: documentId, fileName, mediaType, sizeBytes: stored.sizeBytes, createdAt: now.toISOString(), uploadedBy: decision.actorId });
+    if (consultationId) void services.hub.publish(topics.consultation(consultationId), { type: 'document', documentId });
+    return reply.code(201).send({ id: documentId, consultationId, fileName, mediaType, sizeBytes: stored.sizeBytes, createdAt: now.toISOString(), uploadedBy: decision.actorId });
   }
 
   async function download(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

@@ -255,6 +255,23 @@ describe('the access gate’s authorization matrix', () => {
     expect(mismatches).toEqual([]);
   });
 
+  it('over HTTP, a patient’s reports (GET /api/patients/:id/reports) follow record.read, one audit entry per request', async () => {
+    const mismatches: string[] = [];
+    for (const name of ACTOR_NAMES) {
+      const actor = actors[name];
+      for (const target of TARGETS) {
+        const expected = EXPECTED[name][target]['record.read'];
+        const before = await accessEntryCount();
+        const response = await actor.account.client.get(`/api/patients/${actor.targets[target]}/reports?purpose=${actor.purpose}`);
+        expect(await accessEntryCount(), `${name} × ${target}`).toBe(before + 1);
+        const want = expected.startsWith('allowed') ? 200 : expected === 'denied:second_factor_required' ? 403 : 404;
+        if (response.status !== want) mismatches.push(`${name} × ${target}: got ${response.status}, expected ${want}`);
+        if (want === 200) expect(response.body).toMatchObject({ total: expect.any(Number), reports: expect.any(Array) });
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
   it('over HTTP, care-team management follows the same table (patient.read is not care_team.manage)', async () => {
     const { attending_doctor: attending, care_team_nurse: nurse, org_admin: admin, doctor_of_other_org: doctorB } = actors;
     const patientId = attending.targets.cared_for;
@@ -283,6 +300,11 @@ describe('the same matrix over every FHIR interaction', () => {
     { name: 'search Encounter', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Encounter?patient=${id}`) },
     { name: 'search Observation', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Observation?patient=${id}`) },
     { name: 'search MedicationRequest', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/MedicationRequest?patient=${id}`) },
+    { name: 'search DocumentReference', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/DocumentReference?patient=${id}`) },
+    { name: 'search AllergyIntolerance', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/AllergyIntolerance?patient=${id}`) },
+    { name: 'search Condition', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Condition?patient=${id}`) },
+    { name: 'search Consent', action: 'care_team.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Consent?patient=${id}`) },
+    { name: 'search Composition', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Composition?patient=${id}`) },
     { name: 'Patient/$everything', action: 'record.read', request: (client: Client, id: string) => client.get(`/fhir/R4/Patient/${id}/$everything`) },
     {
       name: 'create Observation',

@@ -196,21 +196,24 @@ describe('a consultation from the waiting room to the report', () => {
     expect(stored.map((row) => row.body_sealed).join()).not.toContain('éruption');
 
     // The report waits for the end of the call.
-    expect((await doctor.client.put(`/api/consultations/${id}/report`, { text: 'Eczéma de contact.', publish: false })).status).toBe(409);
+    const reportDraft = (sections: object) => ({ sections });
+    expect((await doctor.client.put(`/api/consultations/${id}/reports/draft`, reportDraft({ reason: 'Éruption', conclusion: 'Eczéma de contact.' }))).status).toBe(409);
     server.advanceClock(12 * 60_000);
     const ended = await patient.client.post(`/api/consultations/${id}/end`, {});
     expect(ended.status).toBe(200);
     expect(ended.body.durationSeconds).toBeGreaterThanOrEqual(12 * 60);
     expect((await doctor.client.post(`/api/consultations/${id}/end`, {})).status).toBe(409);
 
-    // A draft stays with the doctor; the patient reads the published report.
-    expect((await doctor.client.put(`/api/consultations/${id}/report`, { text: 'Brouillon', publish: false })).status).toBe(200);
-    expect((await patient.client.get(`/api/consultations/${id}/report`)).status).toBe(404);
-    expect((await patient.client.put(`/api/consultations/${id}/report`, { text: 'Je réécris', publish: true })).status).toBe(404);
-    expect((await doctor.client.put(`/api/consultations/${id}/report`, { text: 'Eczéma de contact.\nDermocorticoïde 7 jours.', publish: true })).status).toBe(200);
-    const report = await patient.client.get(`/api/consultations/${id}/report`);
-    expect(report.body.report).toMatchObject({ text: 'Eczéma de contact.\nDermocorticoïde 7 jours.', authorId: doctor.userId });
-    expect((await doctor.client.put(`/api/consultations/${id}/report`, { text: 'Changé', publish: true })).status).toBe(409);
+    // A draft stays with the doctor; the patient reads the signed report.
+    const saved = await doctor.client.put(`/api/consultations/${id}/reports/draft`, reportDraft({ reason: 'Éruption', conclusion: 'Brouillon' }));
+    expect(saved.status).toBe(200);
+    expect((await patient.client.get(`/api/consultations/${id}/reports`)).body.reports).toEqual([]);
+    expect((await patient.client.put(`/api/consultations/${id}/reports/draft`, reportDraft({ conclusion: 'Je réécris' }))).status).toBe(404);
+    expect((await doctor.client.put(`/api/consultations/${id}/reports/draft`, reportDraft({ reason: 'Éruption', conclusion: 'Eczéma de contact.\nDermocorticoïde 7 jours.' }))).status).toBe(200);
+    expect((await patient.client.post(`/api/consultations/${id}/reports/draft/sign`, { version: 1 })).status).toBe(404);
+    expect((await doctor.client.post(`/api/consultations/${id}/reports/draft/sign`, { version: 1 })).status).toBe(200);
+    const reports = await patient.client.get(`/api/consultations/${id}/reports`);
+    expect(reports.body.reports).toMatchObject([{ version: 1, status: 'signed', sections: { conclusion: 'Eczéma de contact.\nDermocorticoïde 7 jours.' }, authorName: expect.any(String) }]);
     const sealed = await server.services.db.selectFrom('consultation_reports').select('body_sealed').where('consultation_id', '=', id).executeTakeFirstOrThrow();
     expect(sealed.body_sealed).not.toContain('Eczéma');
 
@@ -228,7 +231,7 @@ describe('who may do what on a consultation (authorization matrix)', () => {
       ['view', (c, t) => c.get(`/api/consultations/${t}`)],
       ['ice', (c, t) => c.get(`/api/consultations/${t}/ice-servers`)],
       ['messages', (c, t) => c.get(`/api/consultations/${t}/messages`)],
-      ['report', (c, t) => c.get(`/api/consultations/${t}/report`)],
+      ['report', (c, t) => c.get(`/api/consultations/${t}/reports`)],
       ['wait', (c, t) => c.post(`/api/consultations/${t}/waiting-room`, {})],
       ['admit', (c, t) => c.post(`/api/consultations/${t}/admit`, {})],
       ['end', (c, t) => c.post(`/api/consultations/${t}/end`, {})],
@@ -255,7 +258,7 @@ describe('who may do what on a consultation (authorization matrix)', () => {
     expect((await otherPatient.client.get(`/api/consultations/${id}`)).status).toBe(200);
     expect((await doctor.client.post(`/api/consultations/${id}/waiting-room`, {})).status).toBe(409);
     expect((await otherPatient.client.post(`/api/consultations/${id}/admit`, {})).status).toBe(404);
-    expect((await otherPatient.client.get(`/api/consultations/${id}/report`)).status).toBe(404);
+    expect((await otherPatient.client.get(`/api/consultations/${id}/reports`)).body.reports).toEqual([]);
   });
 
   it('a session without a second factor reaches nothing', async () => {

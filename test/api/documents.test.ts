@@ -248,9 +248,15 @@ describe('master key rotation without downtime', () => {
       .insertInto('consultation_messages')
       .values({ id: messageId, consultation_id: consultationId, patient_id: setting.patient.userId, sender_id: setting.patient.userId, sent_at: new Date(), body_sealed: await serving.sealText('Bonjour docteur', objectContext('consultation_messages', messageId, 'body_sealed')) })
       .execute();
+    const reportId = randomUUID();
     await db
       .insertInto('consultation_reports')
-      .values({ consultation_id: consultationId, patient_id: setting.patient.userId, author_id: setting.doctor.userId, body_sealed: await serving.sealText('Compte rendu', objectContext('consultation_reports', consultationId, 'body_sealed')), created_at: new Date(), updated_at: new Date() })
+      .values({ id: reportId, consultation_id: consultationId, patient_id: setting.patient.userId, author_id: setting.doctor.userId, version: 1, format: 'text', body_sealed: await serving.sealText('Compte rendu', objectContext('consultation_reports', reportId, 'body_sealed')), created_at: new Date(), updated_at: new Date() })
+      .execute();
+    const prescriptionId = randomUUID();
+    await db
+      .insertInto('prescriptions')
+      .values({ id: prescriptionId, number: `RX-TEST-${prescriptionId.slice(0, 8)}`, consultation_id: consultationId, patient_id: setting.patient.userId, prescriber_id: setting.doctor.userId, organisation_id: setting.organisationId, body_sealed: await serving.sealText('{}', objectContext('prescriptions', prescriptionId, 'body_sealed')), digest: 'd', signed_note: 'n', issued_at: new Date() })
       .execute();
     const documents = await db.selectFrom('documents').select(['id', 'storage_key']).execute();
     const blobsBefore = await Promise.all(documents.map((d) => readFile(blobs.pathOf(d.storage_key))));
@@ -261,8 +267,8 @@ describe('master key rotation without downtime', () => {
     expect(rotating.keys.currentKeyId).toBe(newKeyId);
     const report = await rotateDataKeys(db, rotating, { batchSize: 2 });
     expect(report.failed).toBe(0);
-    expect(report.rewrapped).toBe(2 * documents.length + 2);
-    expect(await wrappedKeyCensus(db)).toEqual({ [newKeyId]: 2 * documents.length + 2 });
+    expect(report.rewrapped).toBe(2 * documents.length + 3);
+    expect(await wrappedKeyCensus(db)).toEqual({ [newKeyId]: 2 * documents.length + 3 });
     expect((await rotateDataKeys(db, rotating)).rewrapped).toBe(0);
 
     // Ciphertexts are untouched.
@@ -281,6 +287,10 @@ describe('master key rotation without downtime', () => {
     const withoutOld = new Envelope(new KeyRing([{ id: newKeyId, key: Buffer.from(newKey, 'base64') }]));
     const message = await db.selectFrom('consultation_messages').select('body_sealed').where('id', '=', messageId).executeTakeFirstOrThrow();
     expect(await withoutOld.openText(message.body_sealed, objectContext('consultation_messages', messageId, 'body_sealed'))).toBe('Bonjour docteur');
+    const prescription = await db.selectFrom('prescriptions').select('body_sealed').where('id', '=', prescriptionId).executeTakeFirstOrThrow();
+    expect(await withoutOld.openText(prescription.body_sealed, objectContext('prescriptions', prescriptionId, 'body_sealed'))).toBe('{}');
+    const reportRow = await db.selectFrom('consultation_reports').select('body_sealed').where('id', '=', reportId).executeTakeFirstOrThrow();
+    expect(await withoutOld.openText(reportRow.body_sealed, objectContext('consultation_reports', reportId, 'body_sealed'))).toBe('Compte rendu');
     for (const row of await db.selectFrom('documents').select(['id', 'wrapped_key', 'file_name_sealed']).execute()) {
       await expect(withoutOld.openDataKey(row.wrapped_key, objectContext('documents', row.id))).resolves.toHaveLength(32);
       await expect(withoutOld.openText(row.file_name_sealed, objectContext('documents', row.id, 'file_name_sealed'))).resolves.toBeTypeOf('string');

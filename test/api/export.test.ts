@@ -1,4 +1,4 @@
-// Export: the patient downloads everything (a zip of a FHIR Bundle and their prescriptions' PDFs); a
+// Export: the patient downloads everything (a zip of a FHIR Bundle, their prescriptions' and reports' PDFs); a
 // professional the gate lets read the record gets Patient/$everything. Complete (every resource the
 // patient owns is there), exact (nothing of another patient), valid FHIR, and traced.
 import { sql } from 'kysely';
@@ -36,6 +36,27 @@ beforeAll(async () => {
     if (consultation !== theirs) numbers.push(issued.body.prescription.number as string);
   }
   numbers = numbers.sort();
+  // Signed reports (one corrected: two versions), a draft (never exported), one of the other patient's;
+  // an imported document of each.
+  const sections = { reason: 'Douleur', conclusion: 'Lombalgie commune.' };
+  for (const consultation of [mine[0]!, theirs]) {
+    expect((await setting.doctor.client.put(`/api/consultations/${consultation}/reports/draft`, { sections })).status).toBe(200);
+    expect((await setting.doctor.client.post(`/api/consultations/${consultation}/reports/draft/sign`, { version: 1 })).status).toBe(200);
+  }
+  await setting.doctor.client.put(`/api/consultations/${mine[0]}/reports/draft`, { sections: { ...sections, conclusion: 'Lombalgie commune, corrigé.' } });
+  expect((await setting.doctor.client.post(`/api/consultations/${mine[0]}/reports/draft/sign`, { version: 2 })).status).toBe(200);
+  await setting.doctor.client.put(`/api/consultations/${mine[1]}/reports/draft`, { sections });
+  for (const patient of [setting.patient, otherPatient]) {
+    expect((await setting.doctor.client.post(`/api/patients/${patient.userId}/conditions`, { category: 'allergy', label: 'Pénicilline' })).status).toBe(201);
+    expect((await setting.doctor.client.post(`/api/patients/${patient.userId}/conditions`, { category: 'problem', label: 'Asthme' })).status).toBe(201);
+    const cookie = [...setting.doctor.client.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const imported = await fetch(`${server.url}/api/patients/${patient.userId}/documents`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/pdf', 'x-file-name': 'courrier.pdf', 'x-csrf-token': setting.doctor.client.csrfToken! },
+      body: Buffer.from('%PDF-1.7\n% courrier\n'),
+    });
+    expect(imported.status).toBe(201);
+  }
 });
 afterAll(() => server?.close());
 
@@ -54,6 +75,15 @@ async function expectComplete(bundle: { entry: Entry[] }): Promise<void> {
   expect(idsOf(bundle, 'Observation')).toEqual(observations.map((o) => o.id).sort());
   const prescriptions = await db.selectFrom('prescriptions').select('id').where('patient_id', '=', patientId).execute();
   expect(idsOf(bundle, 'MedicationRequest')).toEqual(prescriptions.flatMap((p) => [`${p.id}-1`, `${p.id}-2`]).sort());
+  const reports = await db.selectFrom('consultation_reports').select('id').where('patient_id', '=', patientId).where('signed_at', 'is not', null).execute();
+  expect(reports).toHaveLength(2);
+  expect(idsOf(bundle, 'Composition')).toEqual(reports.map((r) => r.id).sort());
+  const documents = await db.selectFrom('documents').select('id').where('patient_id', '=', patientId).execute();
+  expect(idsOf(bundle, 'DocumentReference')).toEqual(documents.map((d) => d.id).sort());
+  const conditions = await db.selectFrom('record_conditions').select(['id', 'category']).where('patient_id', '=', patientId).execute();
+  expect(idsOf(bundle, 'AllergyIntolerance')).toEqual(conditions.filter((c) => c.category === 'allergy').map((c) => c.id).sort());
+  expect(idsOf(bundle, 'Condition')).toEqual(conditions.filter((c) => c.category === 'problem').map((c) => c.id).sort());
+  expect(idsOf(bundle, 'AllergyIntolerance')).toHaveLength(1);
   expect(idsOf(bundle, 'Practitioner')).toEqual([setting.doctor.userId]);
   expect(idsOf(bundle, 'Organization')).toEqual([setting.organisationId]);
   // Nothing of the other patient: not their id, not their observation, not their prescription.
@@ -70,7 +100,10 @@ describe('export', () => {
     expect(answer.headers.get('content-type')).toBe('application/zip');
     expect(answer.headers.get('content-disposition')).toMatch(/attachment; filename="ausculta-export-\d{4}-\d\d-\d\d\.zip"/);
     const files = unzipSync(new Uint8Array(answer.body));
-    expect(Object.keys(files).sort()).toEqual(['LISEZMOI.txt', 'bundle.json', ...numbers.map((n) => `ordonnances/ordonnance-${n}.pdf`)].sort());
+    const reportFiles = Object.keys(files).filter((name) => name.startsWith('comptes-rendus/'));
+    expect(reportFiles).toHaveLength(2);
+    for (const name of reportFiles) expect(name).toMatch(/^comptes-rendus\/compte-rendu-\d{4}-\d\d-\d\d-[0-9a-f]{8}-v[12]\.pdf$/);
+    expect(Object.keys(files).sort()).toEqual(['LISEZMOI.txt', 'bundle.json', ...numbers.map((n) => `ordonnances/ordonnance-${n}.pdf`), ...reportFiles].sort());
     for (const number of numbers) expect(strFromU8(files[`ordonnances/ordonnance-${number}.pdf`]!.subarray(0, 5))).toBe('%PDF-');
     await expectComplete(JSON.parse(strFromU8(files['bundle.json']!)));
     await server.services.audit.integrator.flush();

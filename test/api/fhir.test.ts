@@ -49,7 +49,7 @@ describe('metadata', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toContain('application/fhir+json');
     expectValid(answer.body);
-    expect(answer.body.rest[0].resource.map((r: { type: string }) => r.type)).toEqual(['Patient', 'Practitioner', 'Organization', 'Encounter', 'Observation', 'MedicationRequest']);
+    expect(answer.body.rest[0].resource.map((r: { type: string }) => r.type)).toEqual(['Patient', 'Practitioner', 'Organization', 'Encounter', 'Observation', 'AllergyIntolerance', 'Condition', 'DocumentReference', 'Composition', 'Consent', 'AuditEvent', 'MedicationRequest', 'ServiceRequest']);
   });
 });
 
@@ -145,7 +145,8 @@ describe('Encounter', () => {
       [`Encounter?patient=${setting.patient.userId}&_count=1000`, 400],
       ['Encounter', 400],
       [`Encounter?patient=${setting.patient.userId}&_format=xml`, 400],
-      ['Condition', 404],
+      ['Condition', 400], // supported now: the patient is required
+      ['Procedure', 404],
       ['Observation', 400],
       ['Encounter/not-an-id', 404],
     ] as const) {

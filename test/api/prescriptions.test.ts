@@ -15,6 +15,7 @@ let server: TestServer;
 let setting: CareSetting;
 let otherDoctor: Account;
 let otherPatient: Account;
+let pharmacist: Account;
 let ended: string;
 const LINES = [
   { medication: 'Amoxicilline', dosage: '500 mg, gélule', posology: '2 gélules matin et soir', durationDays: 6, quantity: 2 },
@@ -29,6 +30,8 @@ beforeAll(async () => {
   otherPatient = await signUpPatient(server, setting.organisationId);
   await enrolTotp(server, otherPatient);
   ended = await insertConsultation(server, setting, { status: 'ended' });
+  pharmacist = await inviteMember(server, setting.admin, { roles: ['pharmacist'], rpps: '10000000140', profession: 'pharmacien' });
+  await enrolTotp(server, pharmacist);
 });
 afterAll(() => server?.close());
 
@@ -117,6 +120,41 @@ describe('reading', () => {
     // The validator does catch a broken one.
     expect(fhir.validate({ ...first, status: 'bogus' }).valid).toBe(false);
   });
+
+  it('prescribes acts beside medicines: printed, and FHIR ServiceRequests (read, search) an independent validator accepts', async () => {
+    const act = { kind: 'act', act: 'Bilan sanguin : NFS, glycémie à jeun', instructions: 'À jeun, dans les 8 jours', count: 1 };
+    const physio = { kind: 'act', act: 'Kinésithérapie du rachis lombaire', instructions: '', count: 10 };
+    const issued = await issue(setting.doctor.client, ended, [LINES[0], act, physio]);
+    expect(issued.status, JSON.stringify(issued.body)).toBe(201);
+    const { prescription } = issued.body;
+    expect(prescription.lines).toEqual([LINES[0], act, physio]);
+    const text = (await textOfPdf((await setting.patient.client.bytes(prescription.pdfUrl)).body)).replace(/\s+/g, ' ');
+    expect(text).toContain('2. Acte : Bilan sanguin : NFS, glycémie à jeun');
+    expect(text).toContain('À jeun, dans les 8 jours');
+    expect(text).toContain('10 séances');
+
+    const bundle = (await setting.doctor.client.get(`/api/prescriptions/${prescription.id}/fhir`)).body;
+    const fhir = new Fhir();
+    expect(fhir.validate(bundle, { errorOnUnexpected: true }).messages.filter((m) => m.severity === 'error')).toEqual([]);
+    expect(bundle.entry.map((e: { resource: { resourceType: string; id: string } }) => `${e.resource.resourceType}/${e.resource.id}`)).toEqual([
+      `MedicationRequest/${prescription.id}-1`,
+      `ServiceRequest/${prescription.id}-2`,
+      `ServiceRequest/${prescription.id}-3`,
+    ]);
+    const read = await setting.patient.client.get(`/fhir/R4/ServiceRequest/${prescription.id}-2`);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ code: { text: act.act }, patientInstruction: act.instructions, requisition: { value: prescription.number }, intent: 'order' });
+    expect((await setting.patient.client.get(`/fhir/R4/ServiceRequest/${prescription.id}-1`)).status).toBe(404); // that line is a medicine
+    expect((await setting.patient.client.get(`/fhir/R4/MedicationRequest/${prescription.id}-2`)).status).toBe(404);
+    const search = await setting.patient.client.get(`/fhir/R4/ServiceRequest?patient=${setting.patient.userId}&_count=100`);
+    expect(fhir.validate(search.body, { errorOnUnexpected: true }).messages.filter((m) => m.severity === 'error')).toEqual([]);
+    expect(search.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual(expect.arrayContaining([`${prescription.id}-2`, `${prescription.id}-3`]));
+    expect((await otherPatient.client.get(`/fhir/R4/ServiceRequest/${prescription.id}-2`)).status).toBe(404);
+
+    for (const bad of [{ ...act, count: 0 }, { ...act, act: ' ' }, { ...act, kind: 'surgery' }, { ...act, dosage: 'x' }, { kind: 'act', act: 'x' }]) {
+      expect((await issue(setting.doctor.client, ended, [bad])).status, JSON.stringify(bad)).toBe(400);
+    }
+  });
 });
 
 describe('the pharmacist', () => {
@@ -153,16 +191,17 @@ describe('the pharmacist', () => {
     expect(((await anonymous.get('/api/prescriptions/key')).body as string).trim()).toBe(key.verifierKey);
   });
 
-  it('marks a prescription dispensed once, by a signed-in professional holding the code', async () => {
+  it('marks a prescription dispensed once, by a signed-in pharmacist holding the code; a doctor or a patient may not', async () => {
     const { prescription } = (await issue(setting.doctor.client, ended)).body;
     const code = await codeOf(prescription);
     expect((await new Client(server.url).post('/api/prescriptions/dispense', { code })).status).toBe(401);
     expect((await otherPatient.client.post('/api/prescriptions/dispense', { code })).status).toBe(403);
-    expect((await otherDoctor.client.post('/api/prescriptions/dispense', { code: code.replace(prescription.number, 'RX-0000-0000-0000-0000') })).status).toBe(404);
-    const dispensed = await otherDoctor.client.post('/api/prescriptions/dispense', { code });
+    expect((await otherDoctor.client.post('/api/prescriptions/dispense', { code })).status).toBe(403);
+    expect((await pharmacist.client.post('/api/prescriptions/dispense', { code: code.replace(prescription.number, 'RX-0000-0000-0000-0000') })).status).toBe(404);
+    const dispensed = await pharmacist.client.post('/api/prescriptions/dispense', { code });
     expect(dispensed.status).toBe(200);
     expect(dispensed.body.number).toBe(prescription.number);
-    const again = await otherDoctor.client.post('/api/prescriptions/dispense', { code });
+    const again = await pharmacist.client.post('/api/prescriptions/dispense', { code });
     expect(again.status).toBe(409);
     expect(again.headers.get('content-type')).toContain('application/problem+json');
     expect((await new Client(server.url).post('/api/prescriptions/verify', { code })).body.dispensedAt).toBe(dispensed.body.dispensedAt);
@@ -170,9 +209,9 @@ describe('the pharmacist', () => {
     expect(fhir.body.entry[0].resource.status).toBe('completed');
     await server.services.audit.integrator.flush();
     const { rows } = await sql<{ outcome: string; reason: string }>`
-      SELECT outcome, detail->>'reason' AS reason FROM audit_entries WHERE type = 'prescription.dispensed' AND actor_user_id IN (${otherDoctor.userId}, ${otherPatient.userId}) ORDER BY id`.execute(server.services.db);
-    // Refusals traced too: not a professional, an invalid code, the second dispensing.
-    expect(rows.map((r) => `${r.outcome}:${r.reason ?? ''}`)).toEqual(['denied:not_a_professional', 'failure:invalid_code', 'success:', 'denied:already_dispensed']);
+      SELECT outcome, detail->>'reason' AS reason FROM audit_entries WHERE type = 'prescription.dispensed' AND actor_user_id IN (${pharmacist.userId}, ${otherDoctor.userId}, ${otherPatient.userId}) ORDER BY id`.execute(server.services.db);
+    // Refusals traced too: not a pharmacist (twice), an invalid code, the second dispensing.
+    expect(rows.map((r) => `${r.outcome}:${r.reason ?? ''}`)).toEqual(['denied:not_a_pharmacist', 'denied:not_a_pharmacist', 'failure:invalid_code', 'success:', 'denied:already_dispensed']);
   });
 
   it('refuses a code whose stored prescription was altered', async () => {

@@ -2,8 +2,8 @@
 // patient books on #/rendez-vous and enters the waiting room, the doctor is notified on #/agenda and
 // admits them, both reach ICE "connected" and receive each other's video, they chat, the patient sends
 // a file that the doctor downloads unchanged, audio-only mode stays under 40 kbit/s, the doctor hangs
-// up (ended on both sides) and writes the report the patient then reads. Then the same call through
-// coturn with relay-only ICE. Media stay on 127.0.0.1 (test/support/browser.ts, newCallPage).
+// up (ended on both sides), writes the report and signs it; the patient reads it at once. Then the same
+// call through coturn with relay-only ICE. Media stay on 127.0.0.1 (test/support/browser.ts, newCallPage).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -182,21 +182,27 @@ describe.skipIf(!existsSync(CHROMIUM))('a teleconsultation in two Chromiums', { 
 
     // Hang up: ended on both sides.
     await doctorPage.getByRole('button', { name: 'Raccrocher' }).click();
-    await doctorPage.getByRole('heading', { name: 'Compte rendu' }).waitFor({ timeout: 15_000 });
-    await patientPage.getByRole('heading', { name: 'Compte rendu' }).waitFor({ timeout: 15_000 });
-    await patientPage.getByText('Le médecin n’a pas encore transmis de compte rendu.').waitFor();
+    await doctorPage.getByRole('heading', { name: 'Compte rendu', exact: true }).waitFor({ timeout: 15_000 });
+    await patientPage.getByRole('heading', { name: 'Compte rendu', exact: true }).waitFor({ timeout: 15_000 });
+    await patientPage.getByText('Pas encore de compte rendu').waitFor();
     const ended = (await patient.client.get(`/api/consultations/${consultationId}`)).body.consultation;
     expect(ended.status).toBe('ended');
 
-    // The doctor writes the report and sends it; the patient reads it.
-    await doctorPage.getByLabel('Compte rendu de la consultation').fill('Bilan sanguin normal.\nContrôle dans un an.');
-    await doctorPage.getByRole('button', { name: 'Transmettre au patient' }).click();
-    await doctorPage.getByText('Compte rendu transmis au patient.').waitFor();
+    // The doctor writes the report (its two required sections), signs it after confirming; the patient,
+    // still on the page, reads it without reloading (live event).
+    await doctorPage.getByRole('heading', { name: 'Rédiger le compte rendu' }).waitFor();
+    await doctorPage.getByLabel('Motif de la consultation').fill('Résultats de la prise de sang.');
+    await doctorPage.getByLabel('Conclusion').fill('Bilan sanguin normal.\nContrôle dans un an.');
+    await doctorPage.getByRole('button', { name: 'Signer et transmettre' }).click();
+    await doctorPage.getByRole('button', { name: 'Confirmer la signature' }).click();
+    await doctorPage.getByText('Compte rendu signé (version 1) et transmis au patient et à son médecin traitant.').waitFor();
+    await doctorPage.getByRole('heading', { name: /^Version 1 En vigueur$/ }).waitFor();
     await expectAccessible(doctorPage, 'report (fr)');
-    await patientPage.reload();
-    await patientPage.getByText('Contrôle dans un an.').waitFor();
+    await patientPage.getByText('Contrôle dans un an.').waitFor({ timeout: 15_000 });
+    await patientPage.getByRole('link', { name: /^Télécharger le compte rendu \(PDF\)/ }).waitFor();
     await switchLanguage(patientPage, 'en');
-    await patientPage.getByRole('heading', { name: 'Report' }).waitFor();
+    await patientPage.getByRole('heading', { name: 'Report', exact: true }).waitFor();
+    await patientPage.getByRole('heading', { name: /^Version 1 Current$/ }).waitFor();
     await expectAccessible(patientPage, 'report (en)');
   });
 });
@@ -250,7 +256,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(TURNSERVER))('the same call
     await patientPage.getByText('via relais TURN').waitFor();
 
     await patientPage.getByRole('button', { name: 'Raccrocher' }).click();
-    await doctorPage.getByRole('heading', { name: 'Compte rendu' }).waitFor({ timeout: 15_000 });
+    await doctorPage.getByRole('heading', { name: 'Compte rendu', exact: true }).waitFor({ timeout: 15_000 });
   });
 });
 
@@ -300,6 +306,6 @@ describe.skipIf(!existsSync(CHROMIUM) || TEST_DB !== 'postgres')('the same call 
     await expectVideoFlowing(doctorPage, 'doctor (process A)');
     await expectVideoFlowing(patientPage, 'patient (process B)');
     await doctorPage.getByRole('button', { name: 'Raccrocher' }).click();
-    await patientPage.getByRole('heading', { name: 'Compte rendu' }).waitFor({ timeout: 15_000 });
+    await patientPage.getByRole('heading', { name: 'Compte rendu', exact: true }).waitFor({ timeout: 15_000 });
   });
 });

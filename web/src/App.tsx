@@ -33,8 +33,12 @@ const VerifyPrescription = lazy(() => import('./pages/VerifyPrescription').then(
 const MyObservations = lazy(() => import('./pages/Observations').then((m) => ({ default: m.MyObservations })));
 /** The nav label of #/mesures, here so that the shell does not load the observations' texts. */
 const MEASURES_LABEL: Record<Lang, string> = { fr: 'Mes mesures', en: 'My measurements' };
+// The patient's signed reports.
+const MyReports = lazy(() => import('./reports/PatientReports').then((m) => ({ default: m.MyReports })));
+/** The nav label of #/comptes-rendus, here so that the shell does not load the reports' texts. */
+const REPORTS_LABEL: Record<Lang, string> = { fr: 'Mes comptes rendus', en: 'My reports' };
 
-const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda', '/mesures']);
+const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda', '/mesures', '/comptes-rendus']);
 const PROTECTED = { has: (path: string) => PROTECTED_PATHS.has(path) || path.startsWith('/patients/') || path.startsWith('/consultations/') };
 const PUBLIC_ONLY = new Set(['/connexion', '/inscription']);
 
@@ -179,6 +183,8 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
       return <WithSecondFactor role="patient" title={t.nav.appointments}><Appointments /></WithSecondFactor>;
     case '/mesures':
       return <WithSecondFactor role="patient" title={MEASURES_LABEL[lang]}><MyObservations /></WithSecondFactor>;
+    case '/comptes-rendus':
+      return <WithSecondFactor role="patient" title={REPORTS_LABEL[lang]}><MyReports /></WithSecondFactor>;
     case '/agenda':
       return <WithSecondFactor role="doctor" title={t.nav.agenda}><Agenda /></WithSecondFactor>;
     default:
@@ -320,7 +326,7 @@ function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) 
     ? [
         ['/accueil', t.nav.home],
         ...(hasSecondFactor(session) ? [['/acces', t.nav.access] as [string, string]] : []),
-        ...(roles.has('patient') ? [['/rendez-vous', t.nav.appointments] as [string, string], ['/equipe', t.nav.careTeam] as [string, string], ['/mesures', MEASURES_LABEL[lang]] as [string, string]] : []),
+        ...(roles.has('patient') ? [['/rendez-vous', t.nav.appointments] as [string, string], ['/equipe', t.nav.careTeam] as [string, string], ['/mesures', MEASURES_LABEL[lang]] as [string, string], ['/comptes-rendus', REPORTS_LABEL[lang]] as [string, string]] : []),
         ...(roles.has('doctor') ? [['/agenda', t.nav.agenda] as [string, string]] : []),
         ...(professional ? [['/patients', t.nav.patients] as [string, string]] : []),
         ['/securite', t.nav.security],

@@ -353,6 +353,7 @@ const fr = {
     careTeamCard: { title: 'Mon équipe de soins', text: 'Votre médecin traitant, votre équipe de soins, vos oppositions et les accès en urgence.' },
     careTeamLink: 'Gérer mon équipe de soins',
     patientsLink: 'Voir mes patients',
+    reportsLink: 'Voir mes comptes rendus',
     accessCard: { title: 'Qui a accédé à mes données', text: 'Chaque accès à votre dossier, vérifié par votre navigateur.' },
     auditLink: 'Vérifier et consulter le journal',
     cards: {
@@ -721,6 +722,7 @@ const en: Dict = {
     careTeamCard: { title: 'My care team', text: 'Your attending doctor, your care team, your objections and emergency accesses.' },
     careTeamLink: 'Manage my care team',
     patientsLink: 'See my patients',
+    reportsLink: 'See my reports',
     accessCard: { title: 'Who accessed my data', text: 'Every access to your record, verified by your browser.' },
     auditLink: 'Check and search the log',
     cards: {

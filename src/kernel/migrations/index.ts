@@ -7,6 +7,10 @@ import * as consultation from './0004_consultation.js';
 import * as auditTiles from './0005_audit_tiles.js';
 import * as prescriptions from './0006_prescriptions.js';
 import * as observations from './0007_observations.js';
+import * as reportVersions from './0008_report_versions.js';
+import * as pharmacistRole from './0009_pharmacist_role.js';
+import * as accessFacts from './0010_access_facts.js';
+import * as conditions from './0011_conditions.js';
 
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
@@ -16,6 +20,10 @@ const migrations: Record<string, Migration> = {
   '0005_audit_tiles': auditTiles,
   '0006_prescriptions': prescriptions,
   '0007_observations': observations,
+  '0008_report_versions': reportVersions,
+  '0009_pharmacist_role': pharmacistRole,
+  '0010_access_facts': accessFacts,
+  '0011_conditions': conditions,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,8 +1,10 @@
 // #/consultations/<id> — one consultation: the waiting room (patient) or the admission (doctor), the
-// call itself (video both ways, controls, state, chat, documents), then the report.
+// call itself (video both ways, controls, state, chat, documents), then the report (../reports) and
+// the prescriptions.
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError } from '../api';
+import { api } from '../api';
 import { formatDateTime, useI18n } from '../i18n';
+import { ConsultationReport } from '../reports/ConsultationReport';
 import { ErrorAlert, Page, Submit, useAction } from '../ui';
 import { CallSession, type CallPhase, type IceConfiguration, type PeerState } from './call';
 import { PathwaySummary } from './PathwaySummary';
@@ -40,7 +42,7 @@ export function Call({ consultationId }: { consultationId: string }) {
           {formatDateTime(t, consultation.startsAt)} · {c.statuses[consultation.status]}
           {consultation.durationSeconds !== null && ` · ${c.call.ended(Math.round(consultation.durationSeconds / 60))}`}
         </p>
-        {consultation.status === 'ended' && <Report consultationId={consultation.id} role={role} />}
+        {consultation.status === 'ended' && <ConsultationReport consultationId={consultation.id} role={role} />}
         {consultation.status === 'ended' && <Prescriptions consultationId={consultation.id} role={role} />}
       </Page>
     );
@@ -355,73 +357,6 @@ function Documents({ consultationId, refresh }: { consultationId: string; refres
         <input ref={fileInput} id="document-file" type="file" accept="application/pdf,image/jpeg,image/png,image/webp,image/heic,text/plain" />
         <Submit busy={upload.busy}>{c.call.upload}</Submit>
       </form>
-    </section>
-  );
-}
-
-interface ReportView {
-  text: string;
-  authorName: string;
-  updatedAt: string;
-  publishedAt: string | null;
-}
-
-function Report({ consultationId, role }: { consultationId: string; role: 'doctor' | 'patient' }) {
-  const { t } = useI18n();
-  const c = useConsultationTexts();
-  const [report, setReport] = useState<ReportView | null>(null);
-  const [text, setText] = useState('');
-  const [saved, setSaved] = useState<string | null>(null);
-  const load = useAction();
-  const save = useAction();
-  const reload = useCallback(async () => {
-    try {
-      const found = (await api.get<{ report: ReportView }>(`/api/consultations/${consultationId}/report`)).report;
-      setReport(found);
-      setText(found.text);
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-    }
-  }, [consultationId]);
-  useEffect(() => void load.run(reload), [reload]);
-
-  const submit = (publish: boolean) =>
-    void save.run(async () => {
-      await api.put(`/api/consultations/${consultationId}/report`, { text, publish });
-      setSaved(publish ? c.call.reportPublished : c.call.reportSaved);
-      await reload();
-    });
-
-  return (
-    <section aria-labelledby="report">
-      <h2 id="report">{c.call.reportTitle}</h2>
-      <ErrorAlert error={load.error ?? save.error} />
-      <div role="status" aria-live="polite">
-        {saved && <p className="alert alert-success">{saved}</p>}
-      </div>
-      {role === 'patient' || report?.publishedAt ? (
-        report ? (
-          <article className="report">
-            <p className="hint">{c.call.reportBy(report.authorName, formatDateTime(t, report.publishedAt ?? report.updatedAt))}</p>
-            <p className="report-text">{report.text}</p>
-          </article>
-        ) : (
-          <p>{c.call.reportPending}</p>
-        )
-      ) : (
-        <form onSubmit={(event) => event.preventDefault()}>
-          <label htmlFor="report-text">{c.call.reportLabel}</label>
-          <textarea id="report-text" rows={10} maxLength={20000} value={text} onChange={(event) => setText(event.target.value)} />
-          <div className="actions">
-            <button type="button" className="button secondary" onClick={() => submit(false)} aria-disabled={save.busy || !text.trim() || undefined}>
-              {c.call.saveDraft}
-            </button>
-            <button type="button" className="button" onClick={() => submit(true)} aria-disabled={save.busy || !text.trim() || undefined}>
-              {c.call.publishReport}
-            </button>
-          </div>
-        </form>
-      )}
     </section>
   );
 }

@@ -1,0 +1,139 @@
+// External documents imported into a patient's record (outside any consultation) over real HTTP: by a
+// professional the gate lets write the record (or the patient), stored encrypted, listed and downloaded
+// by those the gate lets read it, refused alike to everyone else; the record's documents as FHIR
+// DocumentReferences (read, search, $everything), valid R4 for an independent validator.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Fhir } from 'fhir';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '../support/client.js';
+import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
+import { enrolTotp, inviteMember, signUpPatient, type Account } from '../support/factories.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+let server: TestServer;
+let setting: CareSetting;
+let stranger: Account;
+let otherPatient: Account;
+const fhir = new Fhir();
+const MARKER = 'MARQUEUR-compte-rendu-cardiologue-externe';
+const pdf = Buffer.concat([Buffer.from(`%PDF-1.7\n% ${MARKER}\n`), randomBytes(20_000), Buffer.from(MARKER)]);
+
+function expectValid(resource: object): void {
+  const result = fhir.validate(resource, { errorOnUnexpected: true });
+  const errors = result.messages.filter((m) => m.severity === 'error');
+  expect(errors, JSON.stringify(errors).slice(0, 500)).toEqual([]);
+}
+
+const cookieOf = (client: Client) => [...client.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+
+async function importDocument(account: Account, patientId: string, body: Buffer, type = 'application/pdf', name = 'Courrier du cardiologue.pdf') {
+  const response = await fetch(`${server.url}/api/patients/${patientId}/documents`, {
+    method: 'POST',
+    headers: { cookie: cookieOf(account.client), 'content-type': type, 'x-file-name': encodeURIComponent(name), ...(account.client.csrfToken ? { 'x-csrf-token': account.client.csrfToken } : {}) },
+    body,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Every file under the blob directory, temporary ones included. */
+async function blobFiles(): Promise<string[]> {
+  const entries = await readdir(server.services.config.documents.blobDir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  setting = await careSetting(server);
+  await insertConsultation(server, setting, { status: 'ended' }); // the doctor's care relationship
+  stranger = await inviteMember(server, setting.admin, { roles: ['doctor'], rpps: '10000000124', profession: 'médecin généraliste' });
+  await enrolTotp(server, stranger);
+  otherPatient = await signUpPatient(server, setting.organisationId);
+  await enrolTotp(server, otherPatient);
+});
+afterAll(() => server?.close());
+
+describe('importing an external document into the record', () => {
+  it('a professional in care imports it, encrypted at rest; the patient and the professional list and download it', async () => {
+    const filesBefore = await blobFiles();
+    const sent = await importDocument(setting.doctor, setting.patient.userId, pdf);
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    expect(sent.body).toMatchObject({ consultationId: null, fileName: 'Courrier du cardiologue.pdf', mediaType: 'application/pdf', sizeBytes: pdf.length, uploadedBy: setting.doctor.userId });
+    // At rest: a new blob that does not hold the document's bytes.
+    const added = (await blobFiles()).filter((file) => !filesBefore.includes(file));
+    expect(added).toHaveLength(1);
+    expect((await readFile(added[0]!)).includes(Buffer.from(MARKER))).toBe(false);
+
+    for (const reader of [setting.doctor, setting.patient]) {
+      const list = await reader.client.get(`/api/patients/${setting.patient.userId}/documents`);
+      expect(list.status).toBe(200);
+      expect(list.body.documents.map((d: { id: string }) => d.id)).toContain(sent.body.id);
+      const got = await reader.client.bytes(`/api/documents/${sent.body.id}`);
+      expect(got.status).toBe(200);
+      expect(got.body.equals(pdf)).toBe(true);
+    }
+    // The import is traced as a change by the gate.
+    const entry = await server.services.db.selectFrom('audit_entries').select(['type', 'outcome', 'detail']).where('resource_id', '=', sent.body.id).executeTakeFirstOrThrow();
+    expect(entry).toMatchObject({ type: 'record.write', outcome: 'allowed', detail: { change: 'document.imported' } });
+  });
+
+  it('refuses anyone the gate refuses, as an unknown patient, and keeps nothing; refuses what is not a document', async () => {
+    const rowsBefore = (await server.services.db.selectFrom('documents').select('id').execute()).length;
+    const filesBefore = (await blobFiles()).length;
+    for (const someone of [stranger, otherPatient, setting.admin]) {
+      const refused = await importDocument(someone, setting.patient.userId, pdf);
+      const unknown = await importDocument(someone, randomUUID(), pdf);
+      expect(refused.status, someone.email).toBe(404);
+      expect({ ...refused.body, instance: undefined }).toEqual({ ...unknown.body, instance: undefined });
+      expect((await someone.client.get(`/api/patients/${setting.patient.userId}/documents`)).status).toBe(404);
+    }
+    expect((await importDocument(setting.doctor, setting.patient.userId, Buffer.from('MZ\x90\x00 not a pdf'), 'application/pdf')).status).toBe(415);
+    expect((await importDocument(setting.doctor, setting.patient.userId, pdf, 'application/x-msdownload')).status).toBe(415);
+    expect((await server.services.db.selectFrom('documents').select('id').execute()).length).toBe(rowsBefore);
+    expect((await blobFiles()).length).toBe(filesBefore);
+  });
+
+  it('the patient may add their own document to their record', async () => {
+    const sent = await importDocument(setting.patient, setting.patient.userId, pdf, 'application/pdf', 'Bilan sanguin.pdf');
+    expect(sent.status).toBe(201);
+    expect(sent.body.uploadedBy).toBe(setting.patient.userId);
+  });
+});
+
+describe('DocumentReference', () => {
+  it('reads and searches the record’s documents (valid R4), the bytes behind the gate at the attachment URL; refuses others alike', async () => {
+    const sent = (await importDocument(setting.doctor, setting.patient.userId, pdf, 'application/pdf', 'Échographie.pdf')).body;
+    const read = await setting.doctor.client.get(`/fhir/R4/DocumentReference/${sent.id}`);
+    expect(read.status).toBe(200);
+    expectValid(read.body);
+    expect(read.body).toMatchObject({
+      resourceType: 'DocumentReference',
+      status: 'current',
+      subject: { reference: `Patient/${setting.patient.userId}` },
+      author: [{ reference: `Practitioner/${setting.doctor.userId}` }],
+      content: [{ attachment: { contentType: 'application/pdf', size: pdf.length, title: 'Échographie.pdf', url: `${server.services.config.publicUrl}/api/documents/${sent.id}` } }],
+    });
+    expect(read.body.context).toBeUndefined();
+
+    const paged = await setting.patient.client.get(`/api/patients/${setting.patient.userId}/documents?limit=1&offset=0`);
+    expect(paged.status).toBe(200);
+    expect(paged.body.documents).toHaveLength(1);
+    expect(paged.body.total).toBeGreaterThan(1);
+    const search = await setting.patient.client.get(`/fhir/R4/DocumentReference?patient=${setting.patient.userId}&_count=100`);
+    expectValid(search.body);
+    expect(search.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toContain(sent.id);
+    const future = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    expect((await setting.patient.client.get(`/fhir/R4/DocumentReference?patient=${setting.patient.userId}&date=ge${future}`)).body.total).toBe(0);
+
+    const everything = await setting.doctor.client.get(`/fhir/R4/Patient/${setting.patient.userId}/$everything`);
+    expectValid(everything.body);
+    expect(everything.body.entry.some((e: { resource: { resourceType: string; id: string } }) => e.resource.resourceType === 'DocumentReference' && e.resource.id === sent.id)).toBe(true);
+
+    for (const outsider of [stranger, otherPatient]) {
+      expect((await outsider.client.get(`/fhir/R4/DocumentReference/${sent.id}`)).status).toBe(404);
+      expect((await outsider.client.get(`/fhir/R4/DocumentReference?patient=${setting.patient.userId}`)).status).toBe(404);
+    }
+  });
+});
