@@ -47,12 +47,26 @@ export const ENTRY_COLUMNS = [
   'detail',
 ] as const;
 
-/** The entries an officer of `organisations` sees, filtered. */
+/**
+ * The entries an officer of `organisations` sees, filtered: those of their organisations; of the entries
+ * tied to no organisation (a denied decision, a login), those whose actor is a member — and whose patient,
+ * if any, is one too — or, without an actor, whose subject is a member. A person who belongs to two
+ * organisations does not open one's traces to the other's officer.
+ */
 function visibleEntries(q: Queryable, organisations: string[], query: SearchFilters) {
   const members = q.selectFrom('member_roles').select('user_id').where('organisation_id', 'in', organisations);
-  let search = q
-    .selectFrom('audit_entries')
-    .where((eb) => eb.or([eb('organisation_id', 'in', organisations), eb('actor_user_id', 'in', members), eb('patient_id', 'in', members), eb('subject_user_id', 'in', members)]));
+  let search = q.selectFrom('audit_entries').where((eb) =>
+    eb.or([
+      eb('organisation_id', 'in', organisations),
+      eb.and([
+        eb('organisation_id', 'is', null),
+        eb.or([
+          eb.and([eb('actor_user_id', 'in', members), eb.or([eb('patient_id', 'is', null), eb('patient_id', 'in', members)])]),
+          eb.and([eb('actor_user_id', 'is', null), eb('subject_user_id', 'in', members)]),
+        ]),
+      ]),
+    ]),
+  );
   if (query.id) search = search.where('id', '=', query.id);
   if (query.actor) search = search.where('actor_user_id', '=', query.actor);
   if (query.patient) search = search.where('patient_id', '=', query.patient);

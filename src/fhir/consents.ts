@@ -2,6 +2,7 @@
 // opposition to a professional is a "deny" (opt-out) consent, the attending doctor they declared and
 // each care-team membership a "permit" (opt-in) one, active while it lasts. Consultation, expertise and
 // monitoring relationships come from acts of care, not from a choice of the patient: they are not here.
+// Oppositions and ended choices are the patient's own business: professionals see the active permits.
 import type { careOverview } from '../access/patients.js';
 import type { Resource } from './resources.js';
 
@@ -35,7 +36,11 @@ function consent(publicUrl: string, fields: { id: string; patientId: string; act
   };
 }
 
-export function consentsOf(patientId: string, overview: Overview, publicUrl: string): Resource[] {
+/**
+ * The patient sees all their choices, past ones and oppositions included; a professional of the care
+ * team only the active permits (who else is let in), never whom the patient opposes.
+ */
+export function consentsOf(patientId: string, overview: Overview, publicUrl: string, forThePatient: boolean): Resource[] {
   const permits = overview.relationships
     .filter((relationship) => CONSENTED_KINDS.has(relationship.kind))
     .map((relationship) =>
@@ -66,5 +71,5 @@ export function consentsOf(patientId: string, overview: Overview, publicUrl: str
       purpose: 'opposition',
     }),
   );
-  return [...permits, ...denials];
+  return forThePatient ? [...permits, ...denials] : permits.filter((consent) => consent['status'] === 'active');
 }

@@ -86,10 +86,14 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
   app.register(
     async (scope) => {
       scope.setErrorHandler((error: FastifyError | FhirError | AppError, request, reply) => {
-        if (error instanceof FhirError) return sendOutcome(reply, error.status, error.code, error.message);
-        const known = error instanceof AppError ? error : frameworkProblem(error as FastifyError);
+        let known = error instanceof FhirError ? null : error instanceof AppError ? error : frameworkProblem(error as FastifyError);
+        const notFound = known?.code === 'not_found' || (error instanceof FhirError && error.status === 404 && error.message === NOT_FOUND);
+        // Without a second factor the gate refuses an existing resource with 403: an unknown one answers
+        // the same, so that neither tells whether it exists.
+        if (notFound && request.session && request.session.secondFactorAt === null) known = new AppError('second_factor_enrolment_required');
         // A refusal of the gate answers exactly as an unknown id (no existence oracle).
-        if (known?.code === 'not_found') return sendOutcome(reply, 404, 'not-found', NOT_FOUND);
+        else if (notFound) return sendOutcome(reply, 404, 'not-found', NOT_FOUND);
+        if (error instanceof FhirError && !known) return sendOutcome(reply, error.status, error.code, error.message);
         if (known) return sendOutcome(reply, known.status, ISSUE_OF_STATUS[known.status] ?? 'processing', known.detail?.en ?? known.message);
         request.log.error({ err: error }, 'unhandled error (FHIR)');
         return sendOutcome(reply, 500, 'exception', 'internal error');
@@ -325,8 +329,8 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
               : await db.selectFrom('patient_oppositions').select('patient_id').where('id', '=', match[2]!).executeTakeFirst();
           if (!owner) throw notFound('Consent', id);
           const patientId = owner.patient_id;
-          const overview = await gatedRead(db, ask(request, patientId, 'care_team.read', { type: 'Consent', id }), (tx, decision) => careOverview(tx, decision, now()));
-          const resource = consentsOf(patientId, overview, config.publicUrl).find((consent) => consent.id === id);
+          const { overview, self } = await gatedRead(db, ask(request, patientId, 'care_team.read', { type: 'Consent', id }), async (tx, decision) => ({ overview: await careOverview(tx, decision, now()), self: decision.basis === 'self' }));
+          const resource = consentsOf(patientId, overview, config.publicUrl, self).find((consent) => consent.id === id);
           if (!resource) throw notFound('Consent', id);
           return reply.type(FHIR_JSON).send(resource);
         });
@@ -337,8 +341,8 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           const paging = page(query);
           const patientId = patientParam(query);
           const statuses = single(query, 'status')?.split(',');
-          const overview = await gatedRead(db, ask(request, patientId, 'care_team.read', { type: 'fhir_search_Consent', id: patientId }), (tx, decision) => careOverview(tx, decision, now()));
-          const all = consentsOf(patientId, overview, config.publicUrl).filter((consent) => statuses === undefined || statuses.includes(String(consent['status'])));
+          const { overview, self } = await gatedRead(db, ask(request, patientId, 'care_team.read', { type: 'fhir_search_Consent', id: patientId }), async (tx, decision) => ({ overview: await careOverview(tx, decision, now()), self: decision.basis === 'self' }));
+          const all = consentsOf(patientId, overview, config.publicUrl, self).filter((consent) => statuses === undefined || statuses.includes(String(consent['status'])));
           return reply.type(FHIR_JSON).send(searchset(base, 'Consent', query, paging, all.length, all.slice(paging.offset, paging.offset + paging.count)));
         });
 
@@ -369,7 +373,12 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
 
         // --- AuditEvent (the audit log, read-only): the patient's own access history; an officer's search. ---
         /** The caller's organisations as security officer, or null. */
-        const watchedBy = (request: FastifyRequest) => organisationsWatchedBy(db, sessionOf(request).userId).catch(() => null);
+        async function watchedBy(request: FastifyRequest): Promise<string[] | null> {
+          const organisations = await organisationsWatchedBy(db, sessionOf(request).userId).catch(() => null);
+          // As on the officer's pages: the audit log is read with a second factor proven.
+          if (organisations && sessionOf(request).secondFactorAt === null) throw new AppError('second_factor_enrolment_required');
+          return organisations;
+        }
         const OUTCOMES: Record<string, string[]> = { '0': ['allowed', 'success'], '4': ['denied', 'failure'] };
 
         authenticated.get('/AuditEvent', async (request, reply) => {

@@ -69,6 +69,8 @@ export function reportRoutes(app: FastifyInstance, services: Services): void {
 
   /** One version, through the gate: unknown id, refusal and someone else's draft answer alike (404). */
   async function readableReport(request: FastifyRequest, reportId: string, view: string): Promise<ReportRecord> {
+    // Asked before the owner is looked up: without a second factor, known and unknown ids answer alike.
+    if (sessionOf(request).secondFactorAt === null) throw new AppError('second_factor_enrolment_required');
     const patientId = await reportOwner(db, reportId);
     if (!patientId) throw new AppError('not_found');
     const input = askGate(request, now(), patientId, 'record.read', undefined, { resource: { type: 'consultation_report', id: reportId }, detail: { view } });
@@ -194,7 +196,7 @@ export function reportRoutes(app: FastifyInstance, services: Services): void {
         }
       }
       reports.sort((a, b) => b.signedAt!.getTime() - a.signedAt!.getTime());
-      const names = await patientNames(db, patients);
+      const names = await patientNames(db, allowed.map((decision) => decision.patientId));
       return { reports: reports.map((record) => ({ ...viewOf(record), patient: { id: record.patientId, name: names.get(record.patientId) ?? '' } })) };
     });
 

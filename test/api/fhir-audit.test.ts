@@ -2,6 +2,7 @@
 // gate decides, and that reading is itself traced); a security officer searches their organisation's
 // traces (the search traced); nobody else reads anything; every AuditEvent valid R4 (independent validator).
 import { randomUUID } from 'node:crypto';
+import { appendAuditEntry } from '../../src/audit/log.js';
 import { Fhir } from 'fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
@@ -125,5 +126,27 @@ describe('AuditEvent for the security officer', () => {
     const searched = await server.services.db.selectFrom('audit_entries').select('detail').where('type', '=', 'audit.searched').where('actor_user_id', '=', officer.userId).execute();
     expect(searched.filter((row) => (row.detail as { via?: string }).via === 'fhir').length).toBeGreaterThanOrEqual(3);
     expect((await officer.client.get(`/fhir/R4/AuditEvent?patient=${randomUUID()}`)).body.total).toBe(0);
+  });
+
+  it('needs a second factor, as the officer’s pages do', async () => {
+    const fresh = await inviteMember(server, setting.admin, { roles: ['security_officer'] });
+    const answer = await fresh.client.get('/fhir/R4/AuditEvent');
+    expect(answer.status).toBe(403);
+    expect(answer.body.resourceType).toBe('OperationOutcome');
+    expect((await fresh.client.get('/fhir/R4/AuditEvent/1')).status).toBe(403);
+  });
+
+  it('does not open another organisation’s traces through a person who belongs to both', async () => {
+    // The patient also belongs to organisation B; an access decided in B (organisation B's entry).
+    const { db } = server.services;
+    const orgB = (await db.selectFrom('member_roles').select('organisation_id').where('user_id', '=', otherOfficer.userId).executeTakeFirstOrThrow()).organisation_id;
+    await db.insertInto('member_roles').values({ organisation_id: orgB, user_id: setting.patient.userId, role: 'patient' }).execute();
+    const requestId = `cross-org-${randomUUID()}`;
+    await appendAuditEntry(db, { requestId, sourceAddress: '127.0.0.1' }, { kind: 'access', type: 'record.read', outcome: 'allowed', actorUserId: otherOfficer.userId, patientId: setting.patient.userId, organisationId: orgB, purpose: 'care' });
+    const inB = (await db.selectFrom('audit_entries').select('id').where('request_id', '=', requestId).executeTakeFirstOrThrow()).id;
+    expect((await officer.client.get(`/fhir/R4/AuditEvent/${inB}`)).status).toBe(404);
+    const aboutPatient = resources((await officer.client.get(`/fhir/R4/AuditEvent?patient=${setting.patient.userId}&_count=100`)).body);
+    expect(aboutPatient.map((e) => e.id)).not.toContain(String(inB));
+    expect((await otherOfficer.client.get(`/fhir/R4/AuditEvent/${inB}`)).status).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 // The patient's choices as FHIR Consents over real HTTP: declaring an attending doctor and a care-team
 // member (permit), opposing a professional (deny) and withdrawing it (inactive); read and search by
-// those the gate lets read the care team, valid R4 for an independent validator; refused alike to others.
+// the patient (all) and the care team (active permits only), valid R4 for an independent validator; refused alike to others.
 import { Fhir } from 'fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrolTotp, inviteMember, setupOrganisation, signUpPatient, type Account } from '../support/factories.js';
@@ -57,12 +57,13 @@ describe('Consent', () => {
     expect(about(list, attending, 'permit')).toHaveLength(1);
     expect(about(list, nurse, 'permit')).toHaveLength(1);
     expect(about(list, opposed, 'deny')).toMatchObject([{ status: 'active' }]);
-    // The attending doctor reads the same (care_team.read); read by id too.
-    const seen = await consents(attending);
-    expect(seen.map((c) => c.id).sort()).toEqual(list.map((c) => c.id).sort());
-    const one = await attending.client.get(`/fhir/R4/Consent/${about(list, opposed, 'deny')[0]!.id}`);
+    const one = await patient.client.get(`/fhir/R4/Consent/${about(list, opposed, 'deny')[0]!.id}`);
     expect(one.status).toBe(200);
     expect(one.body.policyRule.coding[0].code).toBe('OPTOUT');
+    // The attending doctor (care_team.read) sees who else is let in, never whom the patient opposes.
+    const seen = await consents(attending);
+    expect(seen.map((c) => c.id).sort()).toEqual(list.filter((c) => c.provision.type === 'permit' && c.status === 'active').map((c) => c.id).sort());
+    expect((await attending.client.get(`/fhir/R4/Consent/${about(list, opposed, 'deny')[0]!.id}`)).status).toBe(404);
   });
 
   it('a withdrawn opposition becomes inactive; status filters', async () => {

@@ -243,6 +243,14 @@ describe('who reads what', () => {
     const second = await setting.patient.client.get(`/api/patients/${setting.patient.userId}/reports?limit=1&offset=1`);
     expect(second.body.reports[0].id).not.toBe(first.body.reports[0].id);
     expect((await setting.patient.client.get(`/api/patients/${setting.patient.userId}/reports?limit=0`)).status).toBe(400);
+    // Without a second factor, a real id and a random one answer alike (403), in the app and in FHIR.
+    const noFactor = await inviteMember(server, setting.admin, { roles: ['doctor'], rpps: '10000000165', profession: 'médecin généraliste' });
+    for (const path of ['/api/reports/', '/fhir/R4/Composition/']) {
+      const real = await noFactor.client.get(`${path}${report.id}`);
+      const random = await noFactor.client.get(`${path}${randomUUID()}`);
+      expect([real.status, random.status], path).toEqual([403, 403]);
+      expect({ ...real.body, instance: undefined }).toEqual({ ...random.body, instance: undefined });
+    }
     const unknown = randomUUID();
     for (const outsider of [stranger, otherPatient, setting.admin]) {
       const refused = await outsider.client.get(`/api/reports/${report.id}`);
