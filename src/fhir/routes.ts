@@ -224,7 +224,9 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'fhir_search_Composition', id: patientId }), async (tx, decision) =>
             typeMatches ? signedReportsOfPatient(tx, decision, services.envelope, { from: bounds.from, to: bounds.to }) : { total: 0, records: [] },
           );
+          // As the read: a version without its signed header (an old report whose author is gone) is not served.
           const matching = found.records
+            .filter((record) => record.header !== null)
             .map((record) => compositionResource(record, config.publicUrl))
             .filter((resource) => statuses === undefined || statuses.includes(String(resource['status'])));
           return reply.type(FHIR_JSON).send(searchset(base, 'Composition', query, paging, matching.length, matching.slice(paging.offset, paging.offset + paging.count)));

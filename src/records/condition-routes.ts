@@ -27,6 +27,7 @@ const NewBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const LIST_MAX = 500;
 const StatusBody = Type.Object({ status: Type.Enum(['active', 'resolved']) }, { additionalProperties: false });
 
 export function conditionRoutes(app: FastifyInstance, services: Services): void {
@@ -40,7 +41,8 @@ export function conditionRoutes(app: FastifyInstance, services: Services): void 
       const { patientId } = request.params as { patientId: string };
       const { category, purpose } = request.query as { category?: NewCondition['category']; purpose?: Purpose };
       const input = askGate(request, now(), patientId, 'record.read', purpose, { resource: { type: 'conditions', id: patientId } });
-      const found = await gatedRead(db, input, (q, decision) => conditionsOf(q, decision, envelope, category ? { category } : {}));
+      // A record's allergies and problems are a short list; the cap only bounds the work.
+      const found = await gatedRead(db, input, (q, decision) => conditionsOf(q, decision, envelope, { ...(category ? { category } : {}), limit: LIST_MAX }));
       return { total: found.total, conditions: found.records.map(conditionView) };
     });
 
