@@ -1,8 +1,10 @@
 // A tiny JSON client for the Ausculta API (docs/api-identity.md): same-origin cookies, the CSRF header on
 // every non-GET request, the UI language in Accept-Language, and RFC 9457 problems turned into ApiError.
 
-export type Role = 'patient' | 'doctor' | 'health_professional' | 'org_admin' | 'security_officer';
-export const ROLES: readonly Role[] = ['patient', 'doctor', 'health_professional', 'org_admin', 'security_officer'];
+export type Role = 'patient' | 'doctor' | 'health_professional' | 'pharmacist' | 'org_admin' | 'security_officer';
+export const ROLES: readonly Role[] = ['patient', 'doctor', 'health_professional', 'pharmacist', 'org_admin', 'security_officer'];
+/** Roles of health professionals: each needs an RPPS number (pharmacists are in the RPPS too). */
+export const PROFESSIONAL_ROLES: readonly Role[] = ['doctor', 'health_professional', 'pharmacist'];
 export type SecondFactor = 'totp' | 'passkey' | 'recovery_code';
 
 export interface Membership {

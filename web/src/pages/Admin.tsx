@@ -1,6 +1,6 @@
 // #/admin — members and their roles, invitations, for organisation administrators.
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
-import { ROLES, api, type Role } from '../api';
+import { PROFESSIONAL_ROLES, ROLES, api, type Role } from '../api';
 import { useApp } from '../context';
 import { formatDateTime, useI18n } from '../i18n';
 import { ErrorAlert, Field, Notice, Page, Submit, formValues, useAction } from '../ui';
@@ -20,6 +20,9 @@ interface Invitation {
   expiresAt: string;
   acceptedAt: string | null;
 }
+
+/** A doctor, pharmacist or other health professional: an RPPS number is required. */
+const isProfessional = (roles: readonly Role[]) => roles.some((role) => PROFESSIONAL_ROLES.includes(role));
 
 function rolesFrom(form: HTMLFormElement): Role[] {
   const data = new FormData(form);
@@ -97,7 +100,7 @@ function OrganisationAdmin({ orgId }: { orgId: string }) {
     const form = event.currentTarget;
     const v = formValues(event);
     const roles = rolesFrom(form);
-    const professional = roles.includes('doctor') || roles.includes('health_professional');
+    const professional = isProfessional(roles);
     void invite.run(async () => {
       await api.post(`${base}/invitations`, {
         email: v.email,
@@ -112,7 +115,7 @@ function OrganisationAdmin({ orgId }: { orgId: string }) {
     });
   };
 
-  const professional = inviteRoles.includes('doctor') || inviteRoles.includes('health_professional');
+  const professional = isProfessional(inviteRoles);
   const pending = invitations?.filter((i) => !i.acceptedAt) ?? [];
   return (
     <>

@@ -1,5 +1,6 @@
-// #/accueil — one card per role held; a prominent notice while no second factor is enrolled; for a
-// doctor, the reports colleagues signed for their patients (loaded on demand: the shell stays light).
+// #/accueil — one card per role held (a pharmacist's leads to the prescription check); a prominent notice
+// while no second factor is enrolled; for a doctor, the reports colleagues signed for their patients
+// (loaded on demand: the shell stays light).
 import { Fragment, Suspense, lazy } from 'react';
 import { ROLES } from '../api';
 import { hasSecondFactor, rolesOf, useApp } from '../context';
@@ -51,6 +52,10 @@ export function Home() {
                   ) : role === 'security_officer' ? (
                     <p>
                       <a href="#/audit">{t.home.auditLink}</a>
+                    </p>
+                  ) : role === 'pharmacist' ? (
+                    <p>
+                      <a href="#/ordonnance/verifier">{t.home.verifyPrescriptionLink}</a>
                     </p>
                   ) : card.title === t.home.cards.doctor[1]?.title && (role === 'doctor' || role === 'health_professional') ? (
                     <p>

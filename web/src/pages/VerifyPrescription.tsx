@@ -1,6 +1,7 @@
 // #/ordonnance/verifier — public: a pharmacist scans (or pastes) the text of a prescription's 2D code and
-// learns whether it is genuine, who issued it and whether it was dispensed. A signed-in professional
-// with a second factor can then mark it as dispensed; a second dispensing is refused (409).
+// learns whether it is genuine, who issued it and whether it was dispensed. A signed-in pharmacist whose
+// session passed a second factor can then mark it as dispensed (the server refuses anyone else, 403);
+// a second dispensing is refused (409). Other signed-in members are told that only a pharmacist may.
 import { useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api';
 import { hasSecondFactor, rolesOf, useApp } from '../context';
@@ -26,8 +27,11 @@ export function VerifyPrescription() {
   const check = useAction();
   const dispense = useAction();
 
-  const roles = rolesOf(session);
-  const canDispense = !!session && !session.secondFactorPending && hasSecondFactor(session) && (roles.has('doctor') || roles.has('health_professional'));
+  const signedIn = !!session && !session.secondFactorPending;
+  const pharmacist = signedIn && rolesOf(session).has('pharmacist');
+  const canDispense = pharmacist && session.secondFactorVerified && hasSecondFactor(session);
+  // Why there is no button: signed out, a pharmacist without a second factor, or not a pharmacist.
+  const noDispenseHint = !signedIn ? v.signInHint : pharmacist ? v.secondFactorHint : v.pharmacistOnly;
 
   const verify = async (text: string) => api.post<Verification>('/api/prescriptions/verify', { code: text });
 
@@ -143,7 +147,7 @@ export function VerifyPrescription() {
               </button>
             </div>
           ) : (
-            <p className="hint">{v.signInHint}</p>
+            <p className="hint">{noDispenseHint}</p>
           ))}
         </section>
       )}
