@@ -2,23 +2,17 @@
 // patient or by the patient, sealed at rest, resolved (never deleted); bad input refused before the gate
 // and nothing written; read by those the gate lets read the record, refused alike to others; as FHIR
 // AllergyIntolerance and Condition (read, search, $everything), valid R4 for an independent validator.
-import { Fhir } from 'fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
 import { enrolTotp, inviteMember, signUpPatient, type Account } from '../support/factories.js';
+import { expectValidFhir } from '../support/fhir.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let setting: CareSetting;
 let stranger: Account;
 let otherPatient: Account;
-const fhir = new Fhir();
 
-function expectValid(resource: object): void {
-  const result = fhir.validate(resource, { errorOnUnexpected: true });
-  const errors = result.messages.filter((m) => m.severity === 'error');
-  expect(errors, JSON.stringify(errors).slice(0, 500)).toEqual([]);
-}
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -88,10 +82,10 @@ describe('allergies and problems', () => {
     const problem = (await record(setting.doctor, { category: 'problem', label: 'Hypertension artérielle', note: 'Sous traitement' })).body.condition;
     const readAllergy = await setting.patient.client.get(`/fhir/R4/AllergyIntolerance/${allergy.id}`);
     expect(readAllergy.status).toBe(200);
-    expectValid(readAllergy.body);
+    expectValidFhir(readAllergy.body);
     expect(readAllergy.body).toMatchObject({ code: { text: 'Arachide' }, criticality: 'high', reaction: [{ manifestation: [{ text: 'Œdème de Quincke' }] }], patient: { reference: `Patient/${setting.patient.userId}` }, recorder: { reference: `Practitioner/${setting.doctor.userId}` } });
     const readProblem = await setting.doctor.client.get(`/fhir/R4/Condition/${problem.id}`);
-    expectValid(readProblem.body);
+    expectValidFhir(readProblem.body);
     expect(readProblem.body).toMatchObject({ code: { text: 'Hypertension artérielle' }, clinicalStatus: { coding: [{ code: 'active' }] }, note: [{ text: 'Sous traitement' }] });
     // A problem's id is not an AllergyIntolerance.
     expect((await setting.doctor.client.get(`/fhir/R4/AllergyIntolerance/${problem.id}`)).status).toBe(404);
@@ -99,7 +93,7 @@ describe('allergies and problems', () => {
     const search = async (query: string) => {
       const answer = await setting.doctor.client.get(`/fhir/R4/${query}`);
       expect(answer.status).toBe(200);
-      expectValid(answer.body);
+      expectValidFhir(answer.body);
       return (answer.body.entry ?? []).map((e: { resource: { id: string; clinicalStatus: { coding: Array<{ code: string }> } } }) => e.resource);
     };
     const active = await search(`Condition?patient=${setting.patient.userId}&clinical-status=active`);
@@ -110,7 +104,7 @@ describe('allergies and problems', () => {
     expect((await search(`AllergyIntolerance?patient=${setting.patient.userId}`)).map((a: { id: string }) => a.id)).toContain(allergy.id);
 
     const everything = await setting.doctor.client.get(`/fhir/R4/Patient/${setting.patient.userId}/$everything`);
-    expectValid(everything.body);
+    expectValidFhir(everything.body);
     const types = everything.body.entry.map((e: { resource: { resourceType: string; id: string } }) => `${e.resource.resourceType}/${e.resource.id}`);
     expect(types).toEqual(expect.arrayContaining([`AllergyIntolerance/${allergy.id}`, `Condition/${problem.id}`]));
     for (const outsider of [stranger, otherPatient]) {

@@ -3,10 +3,10 @@
 // traces (the search traced); nobody else reads anything; every AuditEvent valid R4 (independent validator).
 import { randomUUID } from 'node:crypto';
 import { appendAuditEntry } from '../../src/audit/log.js';
-import { Fhir } from 'fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
 import { enrolTotp, inviteMember, signUpPatient, type Account } from '../support/factories.js';
+import { expectValidFhir } from '../support/fhir.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -15,13 +15,7 @@ let officer: Account;
 let otherOfficer: Account; // security officer of another organisation
 let stranger: Account; // a doctor without relationship
 let otherPatient: Account;
-const fhir = new Fhir();
 
-function expectValid(resource: object): void {
-  const result = fhir.validate(resource, { errorOnUnexpected: true });
-  const errors = result.messages.filter((m) => m.severity === 'error');
-  expect(errors, JSON.stringify(errors).slice(0, 500)).toEqual([]);
-}
 
 type Bundle = { total: number; entry?: Array<{ resource: Record<string, any> }> };
 const resources = (bundle: Bundle) => (bundle.entry ?? []).map((e) => e.resource);
@@ -52,10 +46,10 @@ describe('AuditEvent for the patient', () => {
   it('lists the accesses to their data, allowed and denied, each a valid AuditEvent; filters by agent, outcome and date', async () => {
     const answer = await setting.patient.client.get(`/fhir/R4/AuditEvent?patient=${setting.patient.userId}&_count=100`);
     expect(answer.status).toBe(200);
-    expectValid(answer.body);
+    expectValidFhir(answer.body);
     const events = resources(answer.body);
     for (const event of events) {
-      expectValid(event);
+      expectValidFhir(event);
       expect(event.entity.find((e: { what?: { reference?: string } }) => e.what?.reference)?.what.reference).toBe(`Patient/${setting.patient.userId}`);
     }
     const byDoctor = events.find((e) => e.agent[0].who?.identifier.value === setting.doctor.userId && e.subtype[0].code === 'patient.read');
@@ -101,7 +95,7 @@ describe('AuditEvent for the security officer', () => {
   it('searches the organisation’s traces (the search traced), reads one, and sees nothing of another organisation', async () => {
     const all = await officer.client.get('/fhir/R4/AuditEvent?_count=100');
     expect(all.status).toBe(200);
-    expectValid(all.body);
+    expectValidFhir(all.body);
     expect(all.body.total).toBeGreaterThan(5);
     // Both kinds: the gate's decisions and security events (logins, roles…).
     const kinds = new Set(resources(all.body).map((e) => e.type.code));

@@ -1,9 +1,9 @@
 // The patient's choices as FHIR Consents over real HTTP: declaring an attending doctor and a care-team
 // member (permit), opposing a professional (deny) and withdrawing it (inactive); read and search by
 // the patient (all) and the care team (active permits only), valid R4 for an independent validator; refused alike to others.
-import { Fhir } from 'fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrolTotp, inviteMember, setupOrganisation, signUpPatient, type Account } from '../support/factories.js';
+import { expectValidFhir } from '../support/fhir.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -12,13 +12,7 @@ let attending: Account;
 let nurse: Account;
 let opposed: Account;
 let stranger: Account;
-const fhir = new Fhir();
 
-function expectValid(resource: object): void {
-  const result = fhir.validate(resource, { errorOnUnexpected: true });
-  const errors = result.messages.filter((m) => m.severity === 'error');
-  expect(errors, JSON.stringify(errors).slice(0, 500)).toEqual([]);
-}
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -45,7 +39,7 @@ type Consent = { id: string; status: string; provision: { type: string; actor: A
 const consents = async (account: Account, query = '') => {
   const answer = await account.client.get(`/fhir/R4/Consent?patient=${patient.userId}${query}`);
   expect(answer.status).toBe(200);
-  expectValid(answer.body);
+  expectValidFhir(answer.body);
   return (answer.body.entry ?? []).map((e: { resource: Consent }) => e.resource) as Consent[];
 };
 const about = (list: Consent[], account: Account, type: string) => list.filter((c) => c.provision.type === type && c.provision.actor[0]!.reference.reference === `Practitioner/${account.userId}`);
@@ -53,7 +47,7 @@ const about = (list: Consent[], account: Account, type: string) => list.filter((
 describe('Consent', () => {
   it('shows the attending doctor and care team as permits, an opposition as a deny, each valid R4', async () => {
     const list = await consents(patient);
-    for (const consent of list) expectValid(consent);
+    for (const consent of list) expectValidFhir(consent);
     expect(about(list, attending, 'permit')).toHaveLength(1);
     expect(about(list, nurse, 'permit')).toHaveLength(1);
     expect(about(list, opposed, 'deny')).toMatchObject([{ status: 'active' }]);

@@ -3,11 +3,11 @@
 // the gate on every interaction (a search never returns what the single read refuses; same answer for
 // someone else's patient and a random id); every resource validated by an independent FHIR R4 validator.
 import { sql } from 'kysely';
-import { Fhir } from 'fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../support/client.js';
 import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
 import { enrolTotp, inviteMember, signUpPatient, type Account } from '../support/factories.js';
+import { expectValidFhir } from '../support/fhir.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const DAY = 24 * 3600_000;
@@ -17,13 +17,7 @@ let setting: CareSetting;
 let stranger: Account; // a doctor of the same organisation, without relationship
 let otherPatient: Account;
 let consultations: { past: string; recent: string; future: string };
-const fhir = new Fhir();
 
-function expectValid(resource: object): void {
-  const result = fhir.validate(resource, { errorOnUnexpected: true });
-  const errors = result.messages.filter((m) => m.severity === 'error');
-  expect(errors, JSON.stringify(errors).slice(0, 500)).toEqual([]);
-}
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -48,7 +42,7 @@ describe('metadata', () => {
     const answer = await get(null, 'metadata');
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toContain('application/fhir+json');
-    expectValid(answer.body);
+    expectValidFhir(answer.body);
     expect(answer.body.rest[0].resource.map((r: { type: string }) => r.type)).toEqual(['Patient', 'Practitioner', 'Organization', 'Encounter', 'Observation', 'AllergyIntolerance', 'Condition', 'DocumentReference', 'Composition', 'Consent', 'AuditEvent', 'MedicationRequest', 'ServiceRequest']);
   });
 });
@@ -58,7 +52,7 @@ describe('Patient', () => {
     for (const reader of [setting.doctor, setting.patient]) {
       const answer = await get(reader, `Patient/${setting.patient.userId}`);
       expect(answer.status).toBe(200);
-      expectValid(answer.body);
+      expectValidFhir(answer.body);
       expect(answer.body.identifier).toEqual([{ use: 'official', type: { coding: [{ system: 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203', code: 'INS-NIR' }] }, system: 'urn:oid:1.2.250.1.213.1.4.8', value: NIR }]);
       expect(answer.body.name[0]).toMatchObject({ family: expect.stringMatching(/^martin$/i), given: [expect.stringMatching(/^jeanne$/i), expect.stringMatching(/^louise$/i)] });
       expect(answer.body.meta.profile[0]).toMatch(/fr-core-patient-ins$/);
@@ -82,7 +76,7 @@ describe('Patient', () => {
     const byIns = `Patient?identifier=${encodeURIComponent(`urn:oid:1.2.250.1.213.1.4.8|${NIR}`)}`;
     const found = await get(setting.doctor, byIns);
     expect(found.status).toBe(200);
-    expectValid(found.body);
+    expectValidFhir(found.body);
     expect(found.body.total).toBe(1);
     expect(found.body.entry[0].resource.id).toBe(setting.patient.userId);
     const hidden = await get(stranger, byIns);
@@ -104,7 +98,7 @@ describe('Encounter', () => {
     const ids = async (query: string) => {
       const answer = await get(setting.doctor, `Encounter?patient=${setting.patient.userId}${query}`);
       expect(answer.status, query).toBe(200);
-      expectValid(answer.body);
+      expectValidFhir(answer.body);
       return (answer.body.entry ?? []).map((e: { resource: { id: string } }) => e.resource.id);
     };
     const { past, recent, future } = consultations;
@@ -153,7 +147,7 @@ describe('Encounter', () => {
       const answer = await get(setting.doctor, path);
       expect(answer.status, path).toBe(status);
       expect(answer.body.resourceType, path).toBe('OperationOutcome');
-      expectValid(answer.body);
+      expectValidFhir(answer.body);
     }
   });
 });
@@ -166,7 +160,7 @@ describe('MedicationRequest, Practitioner, Organization', () => {
     expect(issued.status).toBe(201);
     const search = await get(setting.patient, `MedicationRequest?patient=${setting.patient.userId}&authoredon=ge2000`);
     expect(search.status).toBe(200);
-    expectValid(search.body);
+    expectValidFhir(search.body);
     expect(search.body.total).toBe(1);
     const id = search.body.entry[0].resource.id as string;
     const read = await get(setting.doctor, `MedicationRequest/${id}`);
@@ -175,13 +169,13 @@ describe('MedicationRequest, Practitioner, Organization', () => {
     expect((await get(setting.patient, `MedicationRequest?patient=${setting.patient.userId}&authoredon=lt2000`)).body.total).toBe(0);
 
     const practitioners = await get(setting.patient, `Practitioner?identifier=${encodeURIComponent('https://rpps.esante.gouv.fr|10003456786')}`);
-    expectValid(practitioners.body);
+    expectValidFhir(practitioners.body);
     expect(practitioners.body.total).toBe(1);
     expect(practitioners.body.entry[0].resource.identifier).toContainEqual(expect.objectContaining({ system: 'urn:oid:1.2.250.1.71.4.2.1', value: '810003456786' }));
     expect((await get(setting.patient, `Practitioner/${setting.doctor.userId}`)).status).toBe(200);
     const organisation = await get(setting.doctor, `Organization/${setting.organisationId}`);
     expect(organisation.status).toBe(200);
-    expectValid(organisation.body);
+    expectValidFhir(organisation.body);
     expect((await get(setting.doctor, 'Organization/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 });

@@ -5,26 +5,20 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Fhir } from 'fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '../support/client.js';
 import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
 import { enrolTotp, inviteMember, signUpPatient, type Account } from '../support/factories.js';
+import { expectValidFhir } from '../support/fhir.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let setting: CareSetting;
 let stranger: Account;
 let otherPatient: Account;
-const fhir = new Fhir();
 const MARKER = 'MARQUEUR-compte-rendu-cardiologue-externe';
 const pdf = Buffer.concat([Buffer.from(`%PDF-1.7\n% ${MARKER}\n`), randomBytes(20_000), Buffer.from(MARKER)]);
 
-function expectValid(resource: object): void {
-  const result = fhir.validate(resource, { errorOnUnexpected: true });
-  const errors = result.messages.filter((m) => m.severity === 'error');
-  expect(errors, JSON.stringify(errors).slice(0, 500)).toEqual([]);
-}
 
 const cookieOf = (client: Client) => [...client.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
 
@@ -107,7 +101,7 @@ describe('DocumentReference', () => {
     const sent = (await importDocument(setting.doctor, setting.patient.userId, pdf, 'application/pdf', 'Échographie.pdf')).body;
     const read = await setting.doctor.client.get(`/fhir/R4/DocumentReference/${sent.id}`);
     expect(read.status).toBe(200);
-    expectValid(read.body);
+    expectValidFhir(read.body);
     expect(read.body).toMatchObject({
       resourceType: 'DocumentReference',
       status: 'current',
@@ -122,13 +116,13 @@ describe('DocumentReference', () => {
     expect(paged.body.documents).toHaveLength(1);
     expect(paged.body.total).toBeGreaterThan(1);
     const search = await setting.patient.client.get(`/fhir/R4/DocumentReference?patient=${setting.patient.userId}&_count=100`);
-    expectValid(search.body);
+    expectValidFhir(search.body);
     expect(search.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toContain(sent.id);
     const future = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     expect((await setting.patient.client.get(`/fhir/R4/DocumentReference?patient=${setting.patient.userId}&date=ge${future}`)).body.total).toBe(0);
 
     const everything = await setting.doctor.client.get(`/fhir/R4/Patient/${setting.patient.userId}/$everything`);
-    expectValid(everything.body);
+    expectValidFhir(everything.body);
     expect(everything.body.entry.some((e: { resource: { resourceType: string; id: string } }) => e.resource.resourceType === 'DocumentReference' && e.resource.id === sent.id)).toBe(true);
 
     for (const outsider of [stranger, otherPatient]) {

@@ -3,12 +3,12 @@
 // corrections as new versions, the PDF as a reader sees it, the FHIR Composition and document Bundle
 // checked by an independent R4 validator, the attending doctor's inbox, and who may read what.
 import { randomUUID } from 'node:crypto';
-import { Fhir } from 'fhir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectContext } from '../../src/kernel/envelope.js';
 import { textOfPdf } from '../support/codes.js';
 import { careSetting, insertConsultation, type CareSetting } from '../support/consultations.js';
 import { enrolTotp, inviteMember, signUpPatient, type Account } from '../support/factories.js';
+import { expectValidFhir } from '../support/fhir.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -16,7 +16,6 @@ let setting: CareSetting;
 let attending: Account; // the patient's attending doctor (médecin traitant), not the consultant
 let stranger: Account; // a doctor of the same organisation, without relationship
 let otherPatient: Account;
-const fhir = new Fhir();
 
 const SECTIONS = {
   reason: 'Éruption cutanée des avant-bras depuis 3 jours.',
@@ -27,11 +26,6 @@ const SECTIONS = {
   followUp: 'Revoir si pas d’amélioration à J10.',
 };
 
-function expectValid(resource: object): void {
-  const result = fhir.validate(resource, { errorOnUnexpected: true });
-  const errors = result.messages.filter((m) => m.severity === 'error');
-  expect(errors, JSON.stringify(errors).slice(0, 500)).toEqual([]);
-}
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -181,11 +175,11 @@ describe('the PDF and the FHIR document', () => {
     const document = await setting.patient.client.get(`/api/reports/${v2.id}/fhir`);
     expect(document.status).toBe(200);
     const bundle = document.body;
-    expectValid(bundle);
+    expectValidFhir(bundle);
     expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'document', identifier: { value: v2.id } });
     expect(bundle.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType)).toEqual(['Composition', 'Patient', 'Practitioner', 'Organization', 'Encounter']);
     const composition = bundle.entry[0].resource;
-    expectValid(composition);
+    expectValidFhir(composition);
     expect(composition).toMatchObject({
       status: 'amended',
       type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] },
@@ -204,12 +198,12 @@ describe('the PDF and the FHIR document', () => {
     // The FHIR API: read, $document, search (patient, date, type, status), and drafts never served.
     const read = await setting.doctor.client.get(`/fhir/R4/Composition/${v1.id}`);
     expect(read.status).toBe(200);
-    expectValid(read.body);
+    expectValidFhir(read.body);
     expect(read.body.status).toBe('final');
     expect((await setting.doctor.client.get(`/fhir/R4/Composition/${v2.id}/$document`)).body).toMatchObject({ type: 'document', id: v2.id });
     const search = (query: string) => setting.doctor.client.get(`/fhir/R4/Composition?patient=${setting.patient.userId}&${query}`);
     const all = (await search('_count=100')).body;
-    expectValid(all);
+    expectValidFhir(all);
     const ids = all.entry.map((e: { resource: { id: string } }) => e.resource.id);
     expect(ids).toEqual(expect.arrayContaining([v1.id, v2.id]));
     expect((await search('status=amended')).body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toContain(v2.id);
