@@ -37,8 +37,14 @@ const MEASURES_LABEL: Record<Lang, string> = { fr: 'Mes mesures', en: 'My measur
 const MyReports = lazy(() => import('./reports/PatientReports').then((m) => ({ default: m.MyReports })));
 /** The nav label of #/comptes-rendus, here so that the shell does not load the reports' texts. */
 const REPORTS_LABEL: Record<Lang, string> = { fr: 'Mes comptes rendus', en: 'My reports' };
+// The patient's own record: allergies, problems, documents.
+const MyRecord = lazy(() => import('./records/MyRecord').then((m) => ({ default: m.MyRecord })));
+/** The nav label of #/dossier, here so that the shell does not load the record's texts. */
+const RECORD_LABEL: Record<Lang, string> = { fr: 'Mon dossier', en: 'My record' };
+/** The pharmacist's nav entry: the prescription check. */
+const VERIFY_LABEL: Record<Lang, string> = { fr: 'Vérifier une ordonnance', en: 'Verify a prescription' };
 
-const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda', '/mesures', '/comptes-rendus']);
+const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda', '/mesures', '/comptes-rendus', '/dossier']);
 const PROTECTED = { has: (path: string) => PROTECTED_PATHS.has(path) || path.startsWith('/patients/') || path.startsWith('/consultations/') };
 const PUBLIC_ONLY = new Set(['/connexion', '/inscription']);
 
@@ -185,6 +191,8 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
       return <WithSecondFactor role="patient" title={MEASURES_LABEL[lang]}><MyObservations /></WithSecondFactor>;
     case '/comptes-rendus':
       return <WithSecondFactor role="patient" title={REPORTS_LABEL[lang]}><MyReports /></WithSecondFactor>;
+    case '/dossier':
+      return <WithSecondFactor role="patient" title={RECORD_LABEL[lang]}><MyRecord /></WithSecondFactor>;
     case '/agenda':
       return <WithSecondFactor role="doctor" title={t.nav.agenda}><Agenda /></WithSecondFactor>;
     default:
@@ -326,9 +334,10 @@ function Header({ signedIn, pending }: { signedIn: boolean; pending: boolean }) 
     ? [
         ['/accueil', t.nav.home],
         ...(hasSecondFactor(session) ? [['/acces', t.nav.access] as [string, string]] : []),
-        ...(roles.has('patient') ? [['/rendez-vous', t.nav.appointments] as [string, string], ['/equipe', t.nav.careTeam] as [string, string], ['/mesures', MEASURES_LABEL[lang]] as [string, string], ['/comptes-rendus', REPORTS_LABEL[lang]] as [string, string]] : []),
+        ...(roles.has('patient') ? [['/rendez-vous', t.nav.appointments] as [string, string], ['/equipe', t.nav.careTeam] as [string, string], ['/mesures', MEASURES_LABEL[lang]] as [string, string], ['/comptes-rendus', REPORTS_LABEL[lang]] as [string, string], ['/dossier', RECORD_LABEL[lang]] as [string, string]] : []),
         ...(roles.has('doctor') ? [['/agenda', t.nav.agenda] as [string, string]] : []),
         ...(professional ? [['/patients', t.nav.patients] as [string, string]] : []),
+        ...(roles.has('pharmacist') ? [['/ordonnance/verifier', VERIFY_LABEL[lang]] as [string, string]] : []),
         ['/securite', t.nav.security],
         ...(admin ? [['/admin', t.nav.admin] as [string, string]] : []),
         ...(officer ? [['/audit', t.nav.audit] as [string, string]] : []),

@@ -1,11 +1,12 @@
 // #/patients — the professional's patients (active, non-opposed care relationships) and the emergency
 // access form (break-the-glass, doctors only); #/patients/<id> — one patient: identity traits, INS status,
-// care team; the attending doctor adds and ends care-team members; the patient's measures and signed
-// reports.
+// care team; the attending doctor adds and ends care-team members; the patient's allergies, problems and
+// documents, measures and signed reports.
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { ApiError, api } from '../api';
 import { rolesOf, useApp } from '../context';
 import { formatDateTime, useI18n } from '../i18n';
+import { RecordCards } from '../records/MyRecord';
 import { PatientReports } from '../reports/PatientReports';
 import { navigate } from '../router';
 import { ErrorAlert, Page, Submit, UiError, formValues, useAction } from '../ui';
@@ -322,6 +323,8 @@ function PatientView({ patientId, purpose }: { patientId: string; purpose: 'care
           )}
         </section>
       </div>
+      {/* Allergies, problems and documents: read only in an emergency access, like the measures. */}
+      <RecordCards patientId={patient.id} purpose={purpose} canWrite={purpose !== 'emergency' && patient.access.purpose !== 'emergency'} />
       {/* Vital signs: read in an emergency access (the gate refuses writing then), recorded otherwise. */}
       <Observations patientId={patient.id} purpose={purpose} canWrite={purpose !== 'emergency' && patient.access.purpose !== 'emergency'} />
       {/* Signed reports, read with the same purpose (care, or emergency after breaking the glass). */}
