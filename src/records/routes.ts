@@ -149,6 +149,7 @@ export function recordRoutes(app: FastifyInstance, services: Services): void {
       uploads.post(
         '/api/patients/:patientId/documents',
         {
+          bodyLimit: maxBytes,
           schema: {
             tags: ['records'],
             summary: 'Import an external document into a patient’s record (raw body, Content-Type = its media type, X-File-Name = its percent-encoded name)',
