@@ -6,7 +6,6 @@ import { I18nContext, dictionaries, initialLang, storeLang, useI18n, type Lang }
 import { navigate, parseHash, useHash } from './router';
 import { useLiveEvents } from './consultation/model';
 import { ErrorAlert, Page } from './ui';
-import { Admin } from './pages/Admin';
 import { Home } from './pages/Home';
 import { Invitation } from './pages/Invitation';
 import { Login } from './pages/Login';
@@ -15,6 +14,8 @@ import { Security } from './pages/Security';
 import { Setup } from './pages/Setup';
 import { Signup } from './pages/Signup';
 
+// The organisation admin's page loads on demand too: the login page stays light.
+const Admin = lazy(() => import('./pages/Admin').then((m) => ({ default: m.Admin })));
 // The audit pages load on demand: the login page stays light.
 const Access = lazy(() => import('./pages/Access').then((m) => ({ default: m.Access })));
 const Audit = lazy(() => import('./pages/Audit').then((m) => ({ default: m.Audit })));
@@ -174,7 +175,7 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
     case '/securite':
       return <Security />;
     case '/admin':
-      return <Admin />;
+      return <Suspense fallback={<p className="page">{t.common.loading}</p>}><Admin /></Suspense>;
     case '/acces':
       return <AccessGuard />;
     case '/audit':

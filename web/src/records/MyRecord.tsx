@@ -5,6 +5,7 @@ import { Page } from '../ui';
 import { Conditions } from './Conditions';
 import { RecordDocuments } from './RecordDocuments';
 import { useRecordTexts } from './record-texts';
+import './records.css';
 
 export function MyRecord() {
   const r = useRecordTexts();

@@ -5,6 +5,7 @@ import { useId, type ReactNode, type Ref } from 'react';
 import { formatDateTime, useI18n, type Dict } from '../i18n';
 import { SECTION_KEYS, pdfFileName, type ReportView } from './model';
 import { useReportTexts } from './report-texts';
+import './reports.css';
 
 export type Level = 2 | 3 | 4;
 
