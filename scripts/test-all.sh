@@ -42,10 +42,20 @@ TEST_DB=postgres npx vitest run --reporter=default --reporter=json --outputFile=
 node -e '
   const fs = require("fs");
   let passed = 0, failed = 0, skipped = 0;
+  const failures = [];
   for (const file of fs.readdirSync(process.argv[1])) {
     const report = JSON.parse(fs.readFileSync(process.argv[1] + "/" + file, "utf8"));
     passed += report.numPassedTests; failed += report.numFailedTests; skipped += report.numPendingTests + report.numTodoTests;
+    // The failures again at the very end, so that the tail of a CI log names them.
+    for (const suite of report.testResults) {
+      const where = `[${file.replace(".json", "")}] ${suite.name.replace(process.cwd() + "/", "")}`;
+      if (suite.status === "failed" && suite.assertionResults.every((test) => test.status !== "failed")) failures.push(`${where}: ${String(suite.message).split("\n")[0]}`);
+      for (const test of suite.assertionResults) {
+        if (test.status === "failed") failures.push(`${where} > ${test.fullName}\n    ${String(test.failureMessages[0] ?? "").split("\n").slice(0, 3).join("\n    ")}`);
+      }
+    }
   }
+  for (const failure of failures) console.log(`FAILED ${failure}`);
   console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 ' "$reports"
 exit $status

@@ -22,6 +22,7 @@ import { loginRoutes } from './identity/routes/login.js';
 import { passwordResetRoutes } from './identity/routes/password-reset.js';
 import { exportRoutes } from './fhir/export.js';
 import { fhirRoutes } from './fhir/routes.js';
+import { oauthRoutes } from './oauth/routes.js';
 import { prescriptionRoutes } from './prescriptions/routes.js';
 import { conditionRoutes } from './records/condition-routes.js';
 import { observationRoutes } from './records/observation-routes.js';
@@ -51,6 +52,7 @@ const ROUTE_MODULES: RouteModule[] = [
   prescriptionRoutes,
   reportRoutes,
   fhirRoutes,
+  oauthRoutes,
   exportRoutes,
   signalingRoutes,
 ];

@@ -38,6 +38,12 @@ export const SECURITY_EVENT_TYPES = [
   'prescription.verified',
   'prescription.dispensed',
   'report.signed',
+  'application.registered',
+  'application.revoked',
+  'application.authorized',
+  'application.refused',
+  'application.access_revoked',
+  'application.token_replayed',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

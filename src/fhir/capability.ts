@@ -91,6 +91,9 @@ const RESOURCES = [
   },
 ];
 
+/** The resource types the API serves (what a SMART scope may name). */
+export const FHIR_TYPES: readonly string[] = RESOURCES.map((resource) => resource.type);
+
 export function capabilityStatement(publicUrl: string, now: Date): Record<string, unknown> {
   return {
     resourceType: 'CapabilityStatement',
@@ -105,7 +108,22 @@ export function capabilityStatement(publicUrl: string, now: Date): Record<string
     rest: [
       {
         mode: 'server',
-        documentation: 'Authenticated with the Ausculta session cookie. Every resource about a patient passes the access gate and is traced in the audit log; a search returns only what a read would.',
+        documentation:
+          'Authenticated with the Ausculta session cookie, or with an OAuth 2.0 bearer token (SMART App Launch, standalone: authorization code with PKCE S256). Every resource about a patient passes the access gate and is traced in the audit log, with the application that asked; a search returns only what a read would.',
+        security: {
+          cors: false,
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+          extension: [
+            {
+              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+              extension: [
+                { url: 'authorize', valueUri: `${publicUrl}/oauth/authorize` },
+                { url: 'token', valueUri: `${publicUrl}/oauth/token` },
+                { url: 'revoke', valueUri: `${publicUrl}/oauth/revoke` },
+              ],
+            },
+          ],
+        },
         resource: RESOURCES.map((resource) => ({
           type: resource.type,
           ...(resource.profile ? { profile: resource.profile } : {}),

@@ -2,7 +2,8 @@
 // Every resource about a patient passes the access gate exactly as the app's own routes do: a read asks
 // for the patient's record, a search asks once per patient it would return and drops the refused ones,
 // so a search never returns what the single read would refuse. Errors are OperationOutcomes.
-// Authentication: the app's session cookie (OAuth2 bearer tokens for other software are not there yet).
+// Authentication: the app's session cookie, or an OAuth 2.0 bearer token whose SMART scopes narrow which
+// types and interactions the application may use (src/oauth/); the gate then decides for the token's user.
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
@@ -12,7 +13,6 @@ import { careOverview } from '../access/patients.js';
 import type { Action } from '../access/rules.js';
 import { appendAuditEntry } from '../audit/log.js';
 import { countEntries, ENTRY_COLUMNS, organisationsWatchedBy, searchEntries, type EntryRow, type SearchFilters } from '../audit/search.js';
-import { authenticate, sessionOf } from '../identity/guard.js';
 import type { Queryable } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
 import { contextOf, frameworkProblem } from '../kernel/http.js';
@@ -24,6 +24,7 @@ import { REPORT_TYPE } from '../reports/sections.js';
 import { documentOwner, documentsOfPatient, summarise, type StoredDocument } from '../records/documents.js';
 import { conditionOwner, conditionsOf } from '../records/conditions.js';
 import { checkObservation, observationOwner, observationsOf, recordObservation } from '../records/observations.js';
+import { callerOf, fhirAuthenticate, requireScope } from '../oauth/bearer.js';
 import type { Services } from '../services.js';
 import { auditEventResource } from './audit-events.js';
 import { consentsOf } from './consents.js';
@@ -53,16 +54,26 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
   const base = `${config.publicUrl}/fhir/R4`;
   const now = () => new Date(services.now());
 
+  /** How the request came: the FHIR API, and the application acting for the user if any (in every trace). */
+  function via(request: FastifyRequest): Record<string, string> {
+    const { application } = callerOf(request);
+    return application ? { via: 'fhir', application: application.clientId } : { via: 'fhir' };
+  }
+
   function ask<A extends Action>(request: FastifyRequest, patientId: string, action: A, resource: { type: string; id: string }): DecisionInput<A> {
-    const session = sessionOf(request);
-    const purpose: Purpose = patientId === session.userId ? 'patient_self' : 'care';
-    return { actor: { userId: session.userId, secondFactorVerified: session.secondFactorAt !== null }, patientId, action, purpose, context: contextOf(request), now: now(), resource, detail: { via: 'fhir' } };
+    const caller = callerOf(request);
+    // A patient/ scope reaches the user's own record only: another patient's answers as an unknown id.
+    if (caller.selfOnly && patientId !== caller.userId) throw notFound(resource.type, resource.id);
+    const purpose: Purpose = patientId === caller.userId ? 'patient_self' : 'care';
+    return { actor: { userId: caller.userId, secondFactorVerified: caller.secondFactorVerified }, patientId, action, purpose, context: contextOf(request), now: now(), resource, detail: via(request) };
   }
 
   /** Asks the gate about each candidate patient in one transaction (one traced decision each); keeps the allowed ones. */
   async function allowedPatients(request: FastifyRequest, candidates: string[], action: Action, type: string): Promise<string[]> {
     // As GET /api/patients: without a second factor, no patient data at all (and no decision to trace).
-    if (sessionOf(request).secondFactorAt === null) throw new AppError('second_factor_enrolment_required');
+    const caller = callerOf(request);
+    if (!caller.secondFactorVerified) throw new AppError('second_factor_enrolment_required');
+    if (caller.selfOnly) candidates = candidates.filter((patientId) => patientId === caller.userId);
     if (candidates.length === 0) return [];
     return db.transaction().execute(async (tx) => {
       const allowed: string[] = [];
@@ -90,10 +101,11 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
         const notFound = known?.code === 'not_found' || (error instanceof FhirError && error.status === 404 && error.message === NOT_FOUND);
         // Without a second factor the gate refuses an existing resource with 403: an unknown one answers
         // the same, so that neither tells whether it exists.
-        if (notFound && request.session && request.session.secondFactorAt === null) known = new AppError('second_factor_enrolment_required');
+        if (notFound && request.fhirCaller && !request.fhirCaller.secondFactorVerified) known = new AppError('second_factor_enrolment_required');
         // A refusal of the gate answers exactly as an unknown id (no existence oracle).
         else if (notFound) return sendOutcome(reply, 404, 'not-found', NOT_FOUND);
         if (error instanceof FhirError && !known) return sendOutcome(reply, error.status, error.code, error.message);
+        if (known) void reply.headers(known.headers);
         if (known) return sendOutcome(reply, known.status, ISSUE_OF_STATUS[known.status] ?? 'processing', known.detail?.en ?? known.message);
         request.log.error({ err: error }, 'unhandled error (FHIR)');
         return sendOutcome(reply, 500, 'exception', 'internal error');
@@ -114,7 +126,8 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
       scope.get('/metadata', async (_request, reply) => reply.type(FHIR_JSON).send(capabilityStatement(config.publicUrl, now())));
 
       scope.register(async (authenticated) => {
-        authenticated.addHook('preValidation', authenticate(services.sessions, config.session.secureCookies));
+        authenticated.addHook('preValidation', fhirAuthenticate(db, services.sessions, config.session.secureCookies, now));
+        authenticated.addHook('preHandler', async (request) => requireScope(request, '/fhir/R4'));
 
         // --- Patient ---
         authenticated.get('/Patient/:id', async (request, reply) => {
@@ -129,7 +142,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           const query = request.query as Query;
           onlyParams(query, ['_id', 'identifier']);
           const paging = page(query);
-          const me = sessionOf(request).userId;
+          const me = callerOf(request).userId;
           const id = single(query, '_id');
           const identifier = single(query, 'identifier');
           let candidates: string[];
@@ -161,7 +174,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
         authenticated.get('/Patient/:id/$everything', async (request, reply) => {
           const { id } = request.params as { id: string };
           if (!UUID.test(id)) throw notFound('Patient', id);
-          const input = { ...ask(request, id, 'record.read', { type: 'Patient/$everything', id }), detail: { via: 'fhir', export: 'everything' } };
+          const input = { ...ask(request, id, 'record.read', { type: 'Patient/$everything', id }), detail: { ...via(request), export: 'everything' } };
           const { bundle } = await gatedRead(db, input, (tx, decision) => patientEverything(tx, decision, services.envelope, config.publicUrl, input.now));
           return reply.type(FHIR_JSON).send(bundle);
         });
@@ -193,7 +206,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
         async function signedReport(request: FastifyRequest, id: string, view: string) {
           const patientId = UUID.test(id) ? await reportOwner(db, id) : null;
           if (!patientId) throw notFound('Composition', id);
-          const record = await gatedRead(db, { ...ask(request, patientId, 'record.read', { type: 'Composition', id }), detail: { via: 'fhir', view } }, (tx, decision) =>
+          const record = await gatedRead(db, { ...ask(request, patientId, 'record.read', { type: 'Composition', id }), detail: { ...via(request), view } }, (tx, decision) =>
             readReport(tx, decision, services.envelope, id),
           );
           if (!record || record.status !== 'signed' || !record.header || !record.signedAt) throw notFound('Composition', id);
@@ -291,7 +304,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           checkObservation(measure, now()); // bad input is refused before the gate is asked
           const id = randomUUID();
           const input = ask(request, patientId, 'record.write', { type: 'Observation', id });
-          const row = await gated(db, { ...input, detail: { via: 'fhir', change: 'observation.created' } }, (tx, decision) => recordObservation(tx, decision, { ...measure, id }, input.now));
+          const row = await gated(db, { ...input, detail: { ...via(request), change: 'observation.created' } }, (tx, decision) => recordObservation(tx, decision, { ...measure, id }, input.now));
           return reply.code(201).header('location', `${base}/Observation/${row.id}/_history/1`).header('etag', 'W/"1"').type(FHIR_JSON).send(observationResource(row));
         });
 
@@ -376,9 +389,12 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
         // --- AuditEvent (the audit log, read-only): the patient's own access history; an officer's search. ---
         /** The caller's organisations as security officer, or null. */
         async function watchedBy(request: FastifyRequest): Promise<string[] | null> {
-          const organisations = await organisationsWatchedBy(db, sessionOf(request).userId).catch(() => null);
+          const caller = callerOf(request);
+          // An application with a patient/ scope reads the user's own access history, never the officer's view.
+          if (caller.selfOnly) return null;
+          const organisations = await organisationsWatchedBy(db, caller.userId).catch(() => null);
           // As on the officer's pages: the audit log is read with a second factor proven.
-          if (organisations && sessionOf(request).secondFactorAt === null) throw new AppError('second_factor_enrolment_required');
+          if (organisations && !caller.secondFactorVerified) throw new AppError('second_factor_enrolment_required');
           return organisations;
         }
         const OUTCOMES: Record<string, string[]> = { '0': ['allowed', 'success'], '4': ['denied', 'failure'] };
@@ -403,7 +419,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           let total: number;
           let rows: EntryRow[];
           if (organisations) {
-            await appendAuditEntry(db, contextOf(request), { kind: 'security', type: 'audit.searched', outcome: 'success', actorUserId: sessionOf(request).userId, detail: { via: 'fhir', actor: agent ?? null, patient: filters.patient ?? null } }, now());
+            await appendAuditEntry(db, contextOf(request), { kind: 'security', type: 'audit.searched', outcome: 'success', actorUserId: callerOf(request).userId, detail: { ...via(request), actor: agent ?? null, patient: filters.patient ?? null } }, now());
             [total, rows] = await Promise.all([countEntries(db, organisations, filters), searchEntries(db, organisations, filters, paging.count, paging.offset)]);
           } else {
             // Anyone else: the accesses to their own data (the gate decides, as for GET /api/me/access-history).
@@ -435,7 +451,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
         // --- Practitioner and Organization: not patient data; open to the members and patients of a shared organisation. ---
         authenticated.get('/Practitioner/:id', async (request, reply) => {
           const { id } = request.params as { id: string };
-          const rows = UUID.test(id) ? await practitionersVisibleTo(db, sessionOf(request).userId, { id }) : [];
+          const rows = UUID.test(id) ? await practitionersVisibleTo(db, callerOf(request).userId, { id }) : [];
           if (rows.length === 0) throw notFound('Practitioner', id);
           return reply.type(FHIR_JSON).send(practitionerResource(rows[0]!));
         });
@@ -450,7 +466,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
             const { system, code } = token(identifier);
             rpps = system === undefined || system === SYSTEMS.rpps ? code : system === SYSTEMS.idnps && code.startsWith('8') ? code.slice(1) : '';
           }
-          const rows = await practitionersVisibleTo(db, sessionOf(request).userId, rpps === undefined ? {} : { rpps });
+          const rows = await practitionersVisibleTo(db, callerOf(request).userId, rpps === undefined ? {} : { rpps });
           return reply.type(FHIR_JSON).send(searchset(base, 'Practitioner', query, paging, rows.length, rows.slice(paging.offset, paging.offset + paging.count).map(practitionerResource)));
         });
 
@@ -462,7 +478,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
                 .innerJoin('member_roles as m', 'm.organisation_id', 'o.id')
                 .select(['o.id', 'o.name', 'o.finess'])
                 .where('o.id', '=', id)
-                .where('m.user_id', '=', sessionOf(request).userId)
+                .where('m.user_id', '=', callerOf(request).userId)
                 .executeTakeFirst()
             : undefined;
           if (!row) throw notFound('Organization', id);

@@ -37,6 +37,7 @@ export const ERRORS = {
   conflict: { status: 409, title: { fr: 'Conflit', en: 'Conflict' } },
   slot_unavailable: { status: 409, title: { fr: 'Créneau indisponible', en: 'Slot unavailable' } },
   consultation_state: { status: 409, title: { fr: 'Action impossible à ce stade de la consultation', en: 'Not possible at this stage of the consultation' } },
+  oauth_request_invalid: { status: 400, title: { fr: 'Demande d’autorisation invalide', en: 'Invalid authorization request' } },
   invalid_token: { status: 400, title: { fr: 'Lien invalide ou expiré', en: 'Invalid or expired link' } },
   setup_done: { status: 409, title: { fr: 'Installation déjà faite', en: 'Setup already done' } },
   upgrade_required: { status: 426, title: { fr: 'Connexion WebSocket requise', en: 'WebSocket upgrade required' } },

@@ -72,6 +72,8 @@ const PUBLIC_LIMITS = {
   enrolment: { max: 30, timeWindow: 15 * 60_000 },
   /** Cheap but unauthenticated (WebAuthn challenges). */
   challenge: { max: 120, timeWindow: 60_000 },
+  /** The OAuth token and revocation endpoints (client credentials, codes). */
+  token: { max: 120, timeWindow: 60_000 },
 } as const;
 
 export function publicLimit(kind: keyof typeof PUBLIC_LIMITS, scale: number): { max: number; timeWindow: number } {

@@ -401,6 +401,53 @@ export interface RecordConditionsTable {
   updated_by: string | null;
 }
 
+export interface OauthClientsTable {
+  id: string;
+  /** The public identifier the application sends (random, not the row id). */
+  client_id: string;
+  organisation_id: string;
+  name: string;
+  redirect_uris: ColumnType<string[], string, string>;
+  /** SHA-256 of the secret of a confidential client; null for a public one (PKCE only). */
+  secret_hash: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface OauthGrantsTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  scope: string;
+  /** When the user proved their second factor in the session that gave the grant. */
+  second_factor_at: Timestamp;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface OauthCodesTable {
+  code_hash: string;
+  grant_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface OauthTokensTable {
+  token_hash: string;
+  grant_id: string;
+  kind: 'access' | 'refresh';
+  /** The token's scope: the grant's, or narrower (RFC 6749 §6). */
+  scope: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  /** A refresh token is used once (rotation); a second use revokes the grant. */
+  used_at: NullableTimestamp;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -436,4 +483,8 @@ export interface Database {
   documents: DocumentsTable;
   consultation_reports: ConsultationReportsTable;
   record_conditions: RecordConditionsTable;
+  oauth_clients: OauthClientsTable;
+  oauth_grants: OauthGrantsTable;
+  oauth_codes: OauthCodesTable;
+  oauth_tokens: OauthTokensTable;
 }

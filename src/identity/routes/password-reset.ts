@@ -9,6 +9,7 @@ import { contextOf, publicLimit } from '../../kernel/http.js';
 import type { Services } from '../../services.js';
 import { assertStrongPassword, normaliseEmail } from '../accounts.js';
 import { EmailSchema, NewPasswordSchema } from '../schemas.js';
+import { revokeAllGrants } from '../../oauth/authorization.js';
 
 const RequestBody = Type.Object({ email: EmailSchema }, { additionalProperties: false });
 const CompleteBody = Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }), password: NewPasswordSchema }, { additionalProperties: false });
@@ -60,6 +61,8 @@ export function passwordResetRoutes(app: FastifyInstance, services: Services): v
       await tx.updateTable('password_resets').set({ used_at: new Date(services.now()) }).where('user_id', '=', reset.userId).where('used_at', 'is', null).execute();
       await tx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: new Date(services.now()) }).where('id', '=', reset.userId).execute();
       await sessions.revokeAllForUser(tx, reset.userId, 'password-reset');
+      // The account may have been taken: the applications it authorised stop too.
+      await revokeAllGrants(tx, reset.userId, new Date(services.now()));
       await recordSecurityEvent(tx, contextOf(request), { type: 'password.reset.completed', outcome: 'success', subjectUserId: reset.userId });
     });
     return reply.code(200).send({ ok: true });

@@ -11,6 +11,7 @@ import * as reportVersions from './0008_report_versions.js';
 import * as pharmacistRole from './0009_pharmacist_role.js';
 import * as accessFacts from './0010_access_facts.js';
 import * as conditions from './0011_conditions.js';
+import * as oauth from './0012_oauth.js';
 
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0009_pharmacist_role': pharmacistRole,
   '0010_access_facts': accessFacts,
   '0011_conditions': conditions,
+  '0012_oauth': oauth,
 };
 
 export const migrationProvider: MigrationProvider = {
