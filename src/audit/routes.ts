@@ -88,6 +88,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
         const checkpoint = await latestCheckpoint(tx);
         const rows = await accessesTo(tx, decision, checkpoint?.size ?? 0);
         const actors = await namesOf(tx, rows.map((row) => row.actor_user_id));
+        const applications = await applicationNamesOf(tx, rows.map((row) => applicationOf(row.detail)));
         const entries = await Promise.all(
           rows.map(async (row) => ({
             leafIndex: Number(row.leaf_index),
@@ -99,6 +100,8 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
             basis: row.actor_role,
             purpose: row.purpose,
             reason: row.reason,
+            // The software that acted for the actor (an OAuth application), if any.
+            application: applicationOf(row.detail) ? { clientId: applicationOf(row.detail), name: applications.get(applicationOf(row.detail)!) ?? null } : null,
             proof: checkpoint ? b64(await inclusionProofFor(tx, Number(row.leaf_index), checkpoint.size, services.audit.tiles)) : [],
           })),
         );
@@ -198,7 +201,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   function accessesTo(q: Queryable, decision: AllowedDecision<'access_history.read'>, size: number) {
     return q
       .selectFrom('audit_entries')
-      .select(['leaf_index', 'leaf_data', 'occurred_at', 'type', 'outcome', 'actor_user_id', 'actor_role', 'purpose', 'reason'])
+      .select(['leaf_index', 'leaf_data', 'occurred_at', 'type', 'outcome', 'actor_user_id', 'actor_role', 'purpose', 'reason', 'detail'])
       .where('patient_id', '=', decision.patientId)
       .where('kind', '=', 'access')
       .where('leaf_index', 'is not', null)
@@ -209,6 +212,18 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   }
 
   const officerOrganisations = (request: FastifyRequest) => organisationsWatchedBy(db, sessionOf(request).userId);
+
+  const applicationOf = (detail: unknown): string | null => {
+    const application = (detail as Record<string, unknown> | null)?.['application'];
+    return typeof application === 'string' ? application : null;
+  };
+
+  async function applicationNamesOf(q: Queryable, clientIds: Array<string | null>): Promise<Map<string, string>> {
+    const unique = [...new Set(clientIds.filter((id): id is string => id !== null))];
+    if (unique.length === 0) return new Map();
+    const clients = await q.selectFrom('oauth_clients').select(['client_id', 'name']).where('client_id', 'in', unique).execute();
+    return new Map(clients.map((client) => [client.client_id, client.name]));
+  }
 
   async function namesOf(q: Queryable, ids: Array<string | null>): Promise<Map<string, string>> {
     const unique = [...new Set(ids.filter((id): id is string => id !== null))];

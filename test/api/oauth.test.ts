@@ -172,6 +172,11 @@ describe('the code flow (a patient and their own record)', () => {
     expect(traces.every((entry) => (entry.detail as Record<string, unknown>)['application'] === publicApp.clientId)).toBe(true);
     const authorised = await server.services.db.selectFrom('audit_entries').select(['detail']).where('type', '=', 'application.authorized').where('actor_user_id', '=', setting.patient.userId).execute();
     expect(authorised.length).toBeGreaterThan(0);
+    // The patient's access history names the application.
+    await server.services.audit.integrator.flush();
+    const history = await setting.patient.client.get('/api/me/access-history');
+    const throughApp = history.body.entries.filter((entry: { application: { name: string } | null }) => entry.application?.name === 'Agenda santé');
+    expect(throughApp.length).toBeGreaterThanOrEqual(3);
   });
 
   it('lets a token create when the scope allows it, as the same user and through the same checks', async () => {

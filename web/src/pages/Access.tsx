@@ -17,6 +17,8 @@ export interface AccessEntry {
   basis: string | null;
   purpose: string | null;
   reason: string | null;
+  /** The application (OAuth) that acted for the actor, if any. */
+  application?: { clientId: string; name: string | null } | null;
   proof: string[];
 }
 
@@ -112,7 +114,15 @@ export function Access() {
               {history.entries.map((entry, i) => (
                 <tr key={entry.leafIndex} data-leaf-index={entry.leafIndex}>
                   <td>{formatDateTime(t, entry.at)}</td>
-                  <th scope="row">{entry.basis === 'self' ? t.access.you : (entry.actor?.displayName ?? t.access.unknown)}</th>
+                  <th scope="row">
+                    {entry.basis === 'self' ? t.access.you : (entry.actor?.displayName ?? t.access.unknown)}
+                    {entry.application && (
+                      <span className="via">
+                        {' '}
+                        {lang === 'en' ? 'through the application' : 'par l’application'} « {entry.application.name ?? entry.application.clientId} »
+                      </span>
+                    )}
+                  </th>
                   <td>{label(t.access.bases, entry.basis)}</td>
                   <td>
                     {label(t.access.actions, entry.action)}
