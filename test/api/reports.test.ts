@@ -283,6 +283,23 @@ describe('who reads what', () => {
 });
 
 describe('integrity at rest', () => {
+  it('is guarded by the database: an UPDATE cannot change what was signed; a re-sealed envelope and the author’s erasure still can', async () => {
+    const ended = await insertConsultation(server, { ...setting, patient: otherPatient }, { status: 'ended' });
+    await draft(setting.doctor, ended);
+    const { report } = (await sign(setting.doctor, ended, 1)).body;
+    const { db, envelope } = server.services;
+    for (const change of [{ digest: 'AAAA' }, { signed_at: null }, { version: 7 }, { format: 'text' as const }, { replaces_id: report.id }, { author_id: otherPatient.userId }]) {
+      await expect(db.updateTable('consultation_reports').set(change).where('id', '=', report.id).execute(), JSON.stringify(change)).rejects.toThrow(/is signed/);
+    }
+    const context = objectContext('consultation_reports', report.id, 'body_sealed');
+    const row = await db.selectFrom('consultation_reports').select(['body_sealed', 'digest']).where('id', '=', report.id).executeTakeFirstOrThrow();
+    await db.updateTable('consultation_reports').set({ body_sealed: await envelope.sealText(await envelope.openText(row.body_sealed, context), context) }).where('id', '=', report.id).execute();
+    await db.updateTable('consultation_reports').set({ author_id: null }).where('id', '=', report.id).execute();
+    const read = await otherPatient.client.get(`/api/reports/${report.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body.report).toMatchObject({ digest: row.digest, sections: SECTIONS });
+  });
+
   it('refuses to show a signed version whose body was altered at rest', async () => {
     // Another patient: a report that fails its check fails every list that holds it (closed, not skipped).
     const ended = await insertConsultation(server, { ...setting, patient: otherPatient }, { status: 'ended' });

@@ -12,6 +12,7 @@ import * as pharmacistRole from './0009_pharmacist_role.js';
 import * as accessFacts from './0010_access_facts.js';
 import * as conditions from './0011_conditions.js';
 import * as oauth from './0012_oauth.js';
+import * as signedReportsGuard from './0013_signed_reports_guard.js';
 
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '0010_access_facts': accessFacts,
   '0011_conditions': conditions,
   '0012_oauth': oauth,
+  '0013_signed_reports_guard': signedReportsGuard,
 };
 
 export const migrationProvider: MigrationProvider = {
