@@ -19,6 +19,7 @@ import http from 'node:http';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { SESSION_COOKIE } from '../src/identity/cookies.js';
+import { hashToken } from '../src/kernel/crypto.js';
 import { report } from './report.js';
 import { percentile, send, type Target } from './support/load.js';
 import { DATABASE, prepareDatabase, startServer, withServer } from './support/server.js';
@@ -103,6 +104,14 @@ await withServer(server, database, async ({ port }) => {
       if (reply.status !== expected) throw new Error(`${target().path}: HTTP ${reply.status} ${reply.body.slice(0, 300)}`);
     };
     const fhirRead = request(() => ({ port, path: `/fhir/R4/Observation/${observationId()}`, headers }), 200);
+    // The same read by an application holding an OAuth bearer token (user/*.rs of the doctor).
+    const bearerToken = `ausculta_at_bench_${randomUUID()}`;
+    const clientRow = randomUUID();
+    const grantRow = randomUUID();
+    await pool.query(`INSERT INTO oauth_clients (id, client_id, organisation_id, name, redirect_uris, created_at) SELECT $1, $2, organisation_id, 'Banc', '["https://bench.invalid/cb"]', now() FROM member_roles WHERE user_id = $3 LIMIT 1`, [clientRow, `bench-${clientRow}`, seeded.doctorId]);
+    await pool.query(`INSERT INTO oauth_grants (id, client_id, user_id, scope, second_factor_at, created_at) VALUES ($1, $2, $3, 'user/*.rs', now(), now())`, [grantRow, clientRow, seeded.doctorId]);
+    await pool.query(`INSERT INTO oauth_tokens (token_hash, grant_id, kind, scope, created_at, expires_at) VALUES ($1, $2, 'access', 'user/*.rs', now(), now() + interval '1 hour')`, [hashToken(bearerToken), grantRow]);
+    const bearerRead = request(() => ({ port, path: `/fhir/R4/Observation/${observationId()}`, headers: { authorization: `Bearer ${bearerToken}`, accept: 'application/fhir+json' } }), 200);
     const rawRead: Work = async () => {
       const { rows } = await pool.query('SELECT id, patient_id, author_id, encounter_id, kind, code, value, value2, unit, effective_at, recorded_at FROM observations WHERE id = $1', [observationId()]);
       if (rows.length !== 1) throw new Error('raw read: not found');
@@ -160,6 +169,8 @@ await withServer(server, database, async ({ port }) => {
 
     const read = await compare('read', fhirRead, rawRead);
     report({ name: 'fhir-read', value: read.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: read.rawRate, goal: { on: 'ratio', op: '>=', target: 0.35 }, database: DATABASE, notes: `${PATIENTS} patients, ${OBSERVATIONS} observations; 8 connections; gate decision and audit entry per read; p95 ${read.p95.toFixed(1)} ms` });
+    const viaBearer = await compare('read (bearer token)', bearerRead, rawRead);
+    report({ name: 'fhir-read-bearer', value: viaBearer.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: viaBearer.rawRate, database: DATABASE, notes: `as fhir-read, by an application with an OAuth access token (token lookup instead of the session cache); session read in the same run: ${read.apiRate.toFixed(0)}/s; p95 ${viaBearer.p95.toFixed(1)} ms` });
     const search = await compare('search', fhirSearch, rawSearch);
     report({ name: 'fhir-search-p95', value: search.p95, unit: 'ms', baseline: 'raw SQL p95 (ms)', baselineValue: search.rawP95, goal: { on: 'value', op: '<', target: 50 }, database: DATABASE, notes: `Observation?patient&date=ge&date=lt (10-day window), _count=20; ${search.count} searches` });
     report({ name: 'fhir-search', value: search.apiRate, unit: 'searches/s', baseline: 'same page + count SELECTs raw/s', baselineValue: search.rawRate, goal: { on: 'ratio', op: '>=', target: 0.25 }, database: DATABASE, notes: '8 connections' });
