@@ -44,7 +44,7 @@ const RESOURCES = [
   },
   {
     type: 'DocumentReference',
-    interaction: ['read', 'search-type'],
+    interaction: ['read', 'search-type', 'create'],
     searchParam: [search('patient', 'reference', 'Required'), search('date', 'date', 'When the document was added; prefixes eq, ge, le, gt, lt'), ...PAGING],
   },
   {

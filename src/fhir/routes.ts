@@ -27,6 +27,7 @@ import { checkObservation, observationOwner, observationsOf, recordObservation }
 import { callerOf, fhirAuthenticate, requireScope } from '../oauth/bearer.js';
 import type { Services } from '../services.js';
 import { auditEventResource } from './audit-events.js';
+import { documentFromFhir, importDocument } from './document-import.js';
 import { consentsOf } from './consents.js';
 import { capabilityStatement } from './capability.js';
 import { patientEverything, patientRow } from './everything.js';
@@ -319,6 +320,18 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'DocumentReference', id }), (tx, decision) => documentsOfPatient(tx, decision, { id, limit: 1, offset: 0 }));
           if (found.documents.length === 0) throw notFound('DocumentReference', id);
           return reply.type(FHIR_JSON).send((await documentResources(found.documents))[0]);
+        });
+
+        // Create: the document's bytes inline; the gate's decision is traced first, then the bytes are
+        // checked and encrypted, then the document is listed. A refused content leaves nothing behind.
+        const importLimit = Math.ceil((config.documents.maxBytes * 4) / 3) + 64 * 1024;
+        authenticated.post('/DocumentReference', { bodyLimit: importLimit }, async (request, reply) => {
+          const incoming = documentFromFhir(request.body, config.documents.maxBytes);
+          const id = randomUUID();
+          const input = { ...ask(request, incoming.patientId, 'record.write', { type: 'DocumentReference', id }), detail: { ...via(request), change: 'document.imported' } };
+          const document = await gatedRead(db, input, (_q, decision) => importDocument(services, decision, id, incoming, now(), contextOf(request)));
+          const [resource] = await documentResources([document]);
+          return reply.code(201).header('location', `${base}/DocumentReference/${id}`).type(FHIR_JSON).send(resource);
         });
 
         authenticated.get('/DocumentReference', async (request, reply) => {

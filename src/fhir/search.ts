@@ -5,7 +5,7 @@
 import type { Resource } from './resources.js';
 
 export class FhirError extends Error {
-  constructor(readonly status: number, readonly code: 'invalid' | 'not-found' | 'not-supported' | 'forbidden' | 'login' | 'exception' | 'conflict', message: string) {
+  constructor(readonly status: number, readonly code: 'invalid' | 'not-found' | 'not-supported' | 'forbidden' | 'login' | 'exception' | 'conflict' | 'too-costly', message: string) {
     super(message);
   }
 }

@@ -132,3 +132,63 @@ describe('DocumentReference', () => {
     }
   });
 });
+
+describe('DocumentReference create (FHIR)', () => {
+  const resourceFor = (patientId: string, bytes: Buffer, attachment: Record<string, unknown> = {}) => ({
+    resourceType: 'DocumentReference',
+    status: 'current',
+    subject: { reference: `Patient/${patientId}` },
+    content: [{ attachment: { contentType: 'application/pdf', title: 'Lettre de sortie.pdf', data: bytes.toString('base64'), ...attachment } }],
+  });
+  const post = (account: Account, body: unknown) => account.client.post('/fhir/R4/DocumentReference', typeof body === 'string' ? body : JSON.stringify(body), { 'content-type': 'application/fhir+json' });
+
+  it('files the inline bytes into the record, encrypted, readable byte for byte by those the gate lets in; valid R4 back', async () => {
+    const filesBefore = await blobFiles();
+    const created = await post(setting.doctor, resourceFor(setting.patient.userId, pdf));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expectValidFhir(created.body);
+    expect(created.headers.get('location')).toBe(`${server.services.config.publicUrl}/fhir/R4/DocumentReference/${created.body.id}`);
+    expect(created.body.content[0].attachment).toMatchObject({ contentType: 'application/pdf', title: 'Lettre de sortie.pdf', size: pdf.length });
+    const added = (await blobFiles()).filter((file) => !filesBefore.includes(file));
+    expect(added).toHaveLength(1);
+    expect((await readFile(added[0]!)).includes(Buffer.from(MARKER))).toBe(false);
+    const downloaded = await setting.patient.client.bytes(`/api/documents/${created.body.id}`);
+    expect(downloaded.status).toBe(200);
+    expect(downloaded.body.equals(pdf)).toBe(true);
+    const read = await setting.patient.client.get(`/fhir/R4/DocumentReference/${created.body.id}`);
+    expect(read.body.content[0].attachment.title).toBe('Lettre de sortie.pdf');
+    const traced = await server.services.db.selectFrom('audit_entries').select(['detail', 'outcome']).where('kind', '=', 'access').where('resource_id', '=', created.body.id).where('actor_user_id', '=', setting.doctor.userId).execute();
+    expect(traced).toEqual([expect.objectContaining({ outcome: 'allowed', detail: expect.objectContaining({ via: 'fhir', change: 'document.imported' }) })]);
+  });
+
+  it('refuses bad resources with an OperationOutcome and writes nothing; someone else’s patient answers as an unknown one', async () => {
+    const countDocuments = async () => Number((await server.services.db.selectFrom('documents').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    const filesBefore = (await blobFiles()).length;
+    const before = await countDocuments();
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    for (const [body, status] of [
+      ['not json', 400],
+      [{ resourceType: 'Observation' }, 400],
+      [{ ...resourceFor(setting.patient.userId, pdf), status: 'entered-in-error' }, 422],
+      [{ ...resourceFor(setting.patient.userId, pdf), subject: { reference: 'Group/1' } }, 422],
+      [{ ...resourceFor(setting.patient.userId, pdf), content: [] }, 422],
+      [resourceFor(setting.patient.userId, pdf, { contentType: 'application/zip' }), 415],
+      [resourceFor(setting.patient.userId, png), 415], // declared PDF, the bytes are a PNG
+      [resourceFor(setting.patient.userId, pdf, { data: 'not base64!' }), 422],
+      [resourceFor(setting.patient.userId, pdf, { data: undefined, url: 'https://example.org/x.pdf' }), 422],
+      [resourceFor(setting.patient.userId, pdf, { title: 'a/b.pdf' }), 422],
+      [resourceFor(setting.patient.userId, Buffer.alloc(0)), 422],
+    ] as const) {
+      const answer = await post(setting.doctor, body);
+      expect(answer.status, JSON.stringify(body).slice(0, 200)).toBe(status);
+      expect(answer.body.resourceType).toBe('OperationOutcome');
+    }
+    const refused = await post(stranger, resourceFor(setting.patient.userId, pdf));
+    const unknown = await post(stranger, resourceFor(randomUUID(), pdf));
+    expect(refused.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    expect((await post(otherPatient, resourceFor(setting.patient.userId, pdf))).status).toBe(404);
+    expect(await countDocuments()).toBe(before);
+    expect((await blobFiles()).length).toBe(filesBefore);
+  });
+});
