@@ -28,23 +28,24 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
  * A redirect URI is an absolute https URL, or http on the loopback interface (native apps, RFC 8252
  * §7.3), without a fragment (RFC 6749 §3.1.2) and without credentials.
  */
-export function checkedRedirectUri(raw: string): string {
+export function checkedRedirectUri(raw: string, index = 0): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw invalid(raw, 'n’est pas une adresse absolue', 'is not an absolute URL');
+    throw invalid(raw, index, 'n’est pas une adresse absolue', 'is not an absolute URL');
   }
-  if (url.hash || raw.includes('#')) throw invalid(raw, 'ne doit pas contenir de fragment (#)', 'must not contain a fragment (#)');
-  if (url.username || url.password) throw invalid(raw, 'ne doit pas contenir d’identifiants', 'must not contain credentials');
+  if (url.hash || raw.includes('#')) throw invalid(raw, index, 'ne doit pas contenir de fragment (#)', 'must not contain a fragment (#)');
+  if (url.username || url.password) throw invalid(raw, index, 'ne doit pas contenir d’identifiants', 'must not contain credentials');
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
-    throw invalid(raw, 'doit être en https (ou en http sur 127.0.0.1, [::1] ou localhost)', 'must use https (or http on 127.0.0.1, [::1] or localhost)');
+    throw invalid(raw, index, 'doit être en https (ou en http sur 127.0.0.1, [::1] ou localhost)', 'must use https (or http on 127.0.0.1, [::1] or localhost)');
   }
   return raw;
 }
 
-function invalid(uri: string, fr: string, en: string): AppError {
-  return new AppError('validation_failed', { fr: `L’adresse de retour « ${uri} » ${fr}.`, en: `The redirect URI "${uri}" ${en}.` });
+/** The refusal, pointing at the URI (RFC 9457 `errors`, as the schema validation does). */
+function invalid(uri: string, index: number, fr: string, en: string): AppError {
+  return new AppError('validation_failed', { fr: `L’adresse de retour « ${uri} » ${fr}.`, en: `The redirect URI "${uri}" ${en}.` }, { extra: { errors: [{ pointer: `/redirectUris/${index}`, message: en }] } });
 }
 
 type ApplicationRow = { id: string; client_id: string; name: string; redirect_uris: string[]; secret_hash: string | null; created_at: Date; revoked_at: Date | null };
@@ -77,7 +78,7 @@ export async function registerApplication(
   input: NewApplication,
   now: Date,
 ): Promise<{ application: Application; clientSecret: string | null }> {
-  const redirectUris = [...new Set(input.redirectUris.map((uri) => checkedRedirectUri(uri.trim())))];
+  const redirectUris = [...new Set(input.redirectUris.map((uri, index) => checkedRedirectUri(uri.trim(), index)))];
   const clientSecret = input.confidential ? randomToken() : null;
   const row = {
     id: randomUUID(),

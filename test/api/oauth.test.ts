@@ -127,6 +127,7 @@ describe('registration by an organisation administrator', () => {
       const refused = await setting.admin.client.post(path, { name: 'X', redirectUris: [uri], confidential: false });
       expect(refused.status, uri).toBe(400);
       expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(refused.body.errors?.[0]?.pointer, uri).toMatch(/^\/redirectUris/);
     }
     expect((await setting.admin.client.post(path, { name: ' ', redirectUris: [REDIRECT], confidential: false })).status).toBe(400);
     expect((await setting.admin.client.post(path, { name: 'X', redirectUris: [], confidential: false })).status).toBe(400);

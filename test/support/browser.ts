@@ -79,11 +79,19 @@ export async function switchLanguage(page: Page, to: 'en' | 'fr'): Promise<void>
 /** Logs `account` in from #/connexion with its password and TOTP code (the server's clock moves 30 s first, so the code is fresh). */
 export async function logInWithTotp(server: TestServer, page: Page, account: Account): Promise<void> {
   await page.goto(`${server.url}/#/connexion`);
+  await submitLoginWithTotp(server, page, account);
+  await page.waitForURL(/#\/accueil$/);
+}
+
+/**
+ * On the login page the app is showing (it may have been sent there from a protected page), signs
+ * `account` in with its password and TOTP code; the app then goes on where it decides.
+ */
+export async function submitLoginWithTotp(server: TestServer, page: Page, account: Account): Promise<void> {
   await page.getByLabel('Adresse e-mail').fill(account.email);
   await page.getByLabel('Mot de passe', { exact: true }).fill(account.password);
   await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
   server.advanceClock(30_000);
   await page.getByLabel('Code de votre application d’authentification').fill(totpCode(account.totpSecret ?? '', server.services.now()));
   await page.getByRole('button', { name: 'Vérifier' }).click();
-  await page.waitForURL(/#\/accueil$/);
 }

@@ -1,5 +1,5 @@
 // The shell: session and language state, the header, hash routes and their guards.
-import { Suspense, lazy, useCallback, useEffect, useMemo, useState, type MouseEvent, type ReactNode } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import { api, fetchSession, onUnauthorizedResponse, setCsrfToken, setLanguage, type Role, type Session } from './api';
 import { AppContext, hasSecondFactor, rolesOf, useApp, type AppState } from './context';
 import { I18nContext, dictionaries, initialLang, storeLang, useI18n, type Lang } from './i18n';
@@ -42,12 +42,48 @@ const REPORTS_LABEL: Record<Lang, string> = { fr: 'Mes comptes rendus', en: 'My 
 const MyRecord = lazy(() => import('./records/MyRecord').then((m) => ({ default: m.MyRecord })));
 /** The nav label of #/dossier, here so that the shell does not load the record's texts. */
 const RECORD_LABEL: Record<Lang, string> = { fr: 'Mon dossier', en: 'My record' };
+// The consent page of OAuth 2.0 / SMART on FHIR (an application asks to act on the user's behalf).
+const Authorize = lazy(() => import('./pages/Authorize').then((m) => ({ default: m.Authorize })));
+const AUTHORIZE_LABEL: Record<Lang, string> = { fr: 'Autoriser une application', en: 'Authorise an application' };
 /** The pharmacist's nav entry: the prescription check. */
 const VERIFY_LABEL: Record<Lang, string> = { fr: 'Vérifier une ordonnance', en: 'Verify a prescription' };
 
-const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda', '/mesures', '/comptes-rendus', '/dossier']);
+const PROTECTED_PATHS = new Set(['/accueil', '/securite', '/admin', '/acces', '/audit', '/equipe', '/patients', '/rendez-vous', '/agenda', '/mesures', '/comptes-rendus', '/dossier', '/autoriser']);
 const PROTECTED = { has: (path: string) => PROTECTED_PATHS.has(path) || path.startsWith('/patients/') || path.startsWith('/consultations/') };
 const PUBLIC_ONLY = new Set(['/connexion', '/inscription']);
+
+// A protected page opened while signed out (an application's authorization request, a bookmark) is
+// remembered for this tab and shown again once signed in, instead of the home page.
+const RETURN_KEY = 'ausculta.returnTo';
+const RETURN_TTL_MS = 30 * 60_000; // 30 minutes
+
+function rememberReturn(hash: string): void {
+  try {
+    sessionStorage.setItem(RETURN_KEY, JSON.stringify({ hash, at: Date.now() }));
+  } catch {
+    // Storage may be disabled: the home page after login, as before.
+  }
+}
+
+/** The remembered page (path and query, without '#') when recent, else null. */
+function pendingReturn(): string | null {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(RETURN_KEY) ?? 'null') as { hash?: unknown; at?: unknown } | null;
+    const fresh = typeof saved?.at === 'number' && Date.now() - saved.at < RETURN_TTL_MS;
+    if (fresh && typeof saved?.hash === 'string' && saved.hash.startsWith('#/')) return saved.hash.slice(1);
+  } catch {
+    // Unreadable: nothing to return to.
+  }
+  return null;
+}
+
+function forgetReturn(): void {
+  try {
+    sessionStorage.removeItem(RETURN_KEY);
+  } catch {
+    // Nothing stored.
+  }
+}
 
 export function App() {
   const [lang, setLangState] = useState<Lang>(initialLang);
@@ -57,6 +93,8 @@ export function App() {
   const [flash, setFlash] = useState<{ message: string; path: string } | null>(null);
   const hash = useHash();
   const route = parseHash(hash);
+  /** The last page seen signed in: the session ending there (logout, expiry) is not a page to return to. */
+  const lastSignedInHash = useRef<string | null>(null);
 
   setLanguage(lang);
   useEffect(() => {
@@ -96,9 +134,18 @@ export function App() {
     else if (route.path === '/') target = signedIn ? '/accueil' : '/connexion';
     else if (PROTECTED.has(route.path) && !signedIn) target = '/connexion';
     else if (PUBLIC_ONLY.has(route.path) && signedIn) target = '/accueil';
+    // Login ends on the home page: go on to the page asked for before it.
+    else if (route.path === '/accueil' && signedIn) target = pendingReturn();
   }
   useEffect(() => {
-    if (target) navigate(target, true);
+    if (signedIn) lastSignedInHash.current = hash;
+  }, [signedIn, hash]);
+  useEffect(() => {
+    if (!target) return;
+    if (target === '/connexion' && PROTECTED.has(route.path) && hash !== lastSignedInHash.current) rememberReturn(hash);
+    else if (target === pendingReturn()) forgetReturn();
+    navigate(target, true);
+    // Runs once per redirection; `hash` and `route` are those that caused it.
   }, [target]);
 
   const i18n = useMemo(
@@ -147,7 +194,7 @@ export function App() {
           ) : session === undefined || target ? (
             <p className="page">{i18n.t.common.loading}</p>
           ) : (
-            <Routes path={route.path} params={route.params} />
+            <Routes path={route.path} params={route.params} hash={hash} />
           )}
         </main>
       </AppContext.Provider>
@@ -155,7 +202,7 @@ export function App() {
   );
 }
 
-function Routes({ path, params }: { path: string; params: URLSearchParams }) {
+function Routes({ path, params, hash }: { path: string; params: URLSearchParams; hash: string }) {
   const { t, lang } = useI18n();
   switch (path) {
     case '/connexion':
@@ -196,6 +243,9 @@ function Routes({ path, params }: { path: string; params: URLSearchParams }) {
       return <WithSecondFactor role="patient" title={RECORD_LABEL[lang]}><MyRecord /></WithSecondFactor>;
     case '/agenda':
       return <WithSecondFactor role="doctor" title={t.nav.agenda}><Agenda /></WithSecondFactor>;
+    case '/autoriser':
+      // The query string exactly as the server passed it on (parsing it again could change its encoding).
+      return <WithSecondFactor title={AUTHORIZE_LABEL[lang]}><Authorize query={hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : ''} /></WithSecondFactor>;
     default:
       if (path.startsWith('/consultations/')) {
         return <WithSecondFactor title={t.nav.consultation}><Call consultationId={path.slice('/consultations/'.length)} /></WithSecondFactor>;

@@ -50,11 +50,14 @@ export class ApiError extends Error {
   readonly detail: string | undefined;
   readonly errors: FieldError[];
   readonly retryAfterSeconds: number | undefined;
+  /** The whole problem, for the members particular to one route (e.g. OAuth's `redirect`). */
+  readonly problem: Record<string, unknown>;
 
   constructor(status: number, problem: Record<string, unknown>, retryAfterHeader?: string | null) {
     const title = typeof problem.title === 'string' ? problem.title : `HTTP ${status}`;
     super(title);
     this.name = 'ApiError';
+    this.problem = problem;
     this.status = status;
     this.code = typeof problem.code === 'string' ? problem.code : status === 0 ? 'network' : 'unknown';
     this.title = title;

@@ -1,9 +1,10 @@
-// #/admin — members and their roles, invitations, for organisation administrators.
+// #/admin — members and their roles, invitations, connected applications, for organisation administrators.
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { PROFESSIONAL_ROLES, ROLES, api, type Role } from '../api';
 import { useApp } from '../context';
 import { formatDateTime, useI18n } from '../i18n';
 import { ErrorAlert, Field, Notice, Page, Submit, formValues, useAction } from '../ui';
+import { AdminApplications } from './AdminApplications';
 
 interface Member {
   userId: string;
@@ -218,6 +219,8 @@ function OrganisationAdmin({ orgId }: { orgId: string }) {
           ))}
         </ul>
       </section>
+
+      <AdminApplications orgId={orgId} />
     </>
   );
 }
