@@ -7,6 +7,7 @@ import { Secret } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS, decide, type Action, type Purpose } from '../../src/access/gate.js';
 import { createAccount } from '../../src/identity/accounts.js';
+import { hashToken } from '../../src/kernel/crypto.js';
 import { installConfirmedTotp } from '../../src/identity/totp.js';
 import type { Role } from '../../src/kernel/schema.js';
 import { Client } from '../support/client.js';
@@ -320,20 +321,23 @@ describe('the same matrix over every FHIR interaction', () => {
     },
   ] as const;
 
-  it('answers as the gate decides (404 alike for others and random ids, 403 without a second factor), one audit entry each; a search returns exactly what the read allows', async () => {
+  /** Runs every interaction for every actor and target with the client `clientOf` gives (null: the actor is skipped). */
+  async function matrixMismatches(clientOf: (actor: Actor) => Client | null): Promise<string[]> {
     const mismatches: string[] = [];
     for (const name of ACTOR_NAMES) {
       const actor = actors[name];
+      const client = clientOf(actor);
+      if (!client) continue;
       for (const target of TARGETS) {
         const patientId = actor.targets[target];
-        const readable = (await actor.account.client.get(`/fhir/R4/Patient/${patientId}`)).status === 200;
+        const readable = (await client.get(`/fhir/R4/Patient/${patientId}`)).status === 200;
         for (const interaction of INTERACTIONS) {
           const expected = EXPECTED[name][target][interaction.action];
           // The FHIR API has no emergency purpose: a break-the-glass access does not open it.
           const allowed = expected.startsWith('allowed') && actor.purpose !== 'emergency';
           const want = expected === 'denied:second_factor_required' ? 403 : allowed ? (interaction.action === 'record.write' ? 201 : 200) : 'search' in interaction ? 200 : 404;
           const before = await accessEntryCount();
-          const answer = await interaction.request(actor.account.client, patientId);
+          const answer = await interaction.request(client, patientId);
           const traced = (await accessEntryCount()) - before;
           if (answer.status !== want) mismatches.push(`${name} × ${interaction.name} × ${target}: got ${answer.status}, expected ${want}`);
           if (want !== 201 && want !== 200) expect(answer.body.resourceType, `${name} × ${interaction.name}`).toBe('OperationOutcome');
@@ -345,6 +349,32 @@ describe('the same matrix over every FHIR interaction', () => {
         }
       }
     }
-    expect(mismatches).toEqual([]);
+    return mismatches;
+  }
+
+  it('answers as the gate decides (404 alike for others and random ids, 403 without a second factor), one audit entry each; a search returns exactly what the read allows', async () => {
+    expect(await matrixMismatches((actor) => actor.account.client)).toEqual([]);
+  });
+
+  it('answers exactly the same to an application holding a bearer token with every scope (user/*.crs): a token never widens its user’s rights', async () => {
+    // Tokens are minted straight into the database here (the flow that issues them is test/api/oauth.test.ts);
+    // an account without a second factor cannot give a grant, so it has no token to try.
+    const { db } = server.services;
+    const now = new Date(server.services.now());
+    const organisation = await db.selectFrom('organisations').select('id').executeTakeFirstOrThrow();
+    const clientRow = randomUUID();
+    await db.insertInto('oauth_clients').values({ id: clientRow, client_id: `matrix-${clientRow}`, organisation_id: organisation.id, name: 'Matrice', redirect_uris: JSON.stringify(['https://matrix.example.org/cb']), created_at: now }).execute();
+    const tokens = new Map<string, Client>();
+    for (const name of ACTOR_NAMES) {
+      const actor = actors[name];
+      if (!actor.secondFactorVerified) continue;
+      const grant = randomUUID();
+      const token = `ausculta_at_${randomUUID()}`;
+      await db.insertInto('oauth_grants').values({ id: grant, client_id: clientRow, user_id: actor.account.userId, scope: 'user/*.crs', second_factor_at: now, created_at: now }).execute();
+      await db.insertInto('oauth_tokens').values({ token_hash: hashToken(token), grant_id: grant, kind: 'access', scope: 'user/*.crs', created_at: now, expires_at: new Date(now.getTime() + 24 * 3600_000) }).execute();
+      tokens.set(actor.account.userId, new Client(server.url, { authorization: `Bearer ${token}` }));
+    }
+    expect(tokens.size).toBe(ACTOR_NAMES.length - 1);
+    expect(await matrixMismatches((actor) => tokens.get(actor.account.userId) ?? null)).toEqual([]);
   });
 });
