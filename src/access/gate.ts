@@ -59,7 +59,11 @@ export interface DeniedDecision {
 export type Decision<A extends Action = Action> = AllowedDecision<A> | DeniedDecision;
 
 export interface DecisionInput<A extends Action = Action> {
-  actor: { userId: string; secondFactorVerified: boolean };
+  /**
+   * `ownRecordOnly`: the actor acts through an application whose scopes reach their own record only
+   * (SMART patient/ scopes): any other patient is denied, traced like every denial.
+   */
+  actor: { userId: string; secondFactorVerified: boolean; ownRecordOnly?: boolean };
   /** As requested: may be unknown, or not a patient; recorded as is. */
   patientId: string;
   action: A;
@@ -78,7 +82,11 @@ export async function decide<A extends Action>(q: Queryable, input: DecisionInpu
   const { actor, patientId, action, purpose, now } = input;
   const request = { isSelf: actor.userId === patientId, secondFactorVerified: actor.secondFactorVerified, action, purpose };
   let verdict: Verdict;
-  if (actor.secondFactorVerified) {
+  if (actor.ownRecordOnly && !request.isSelf) {
+    // Outside the application's scopes: nothing is looked up, the denial does not depend on the patient.
+    verdict = { allowed: false, reason: 'outside_scope' };
+    await appendAuditEntry(q, input.context, entryOf(input, verdict), now);
+  } else if (actor.secondFactorVerified) {
     verdict = await judgeAndTrace(q, input, request);
   } else {
     // Without a second factor, nothing is looked up: the denial does not depend on the patient.

@@ -23,7 +23,7 @@ export type Purpose = (typeof PURPOSES)[number];
 /** Why an allowed decision was allowed: the patient themself, a care relationship, or an emergency. */
 export type Basis = 'self' | RelationshipKind | 'break_the_glass';
 
-export const DENIAL_REASONS = ['second_factor_required', 'no_relationship', 'purpose_mismatch', 'opposed', 'action_not_permitted'] as const;
+export const DENIAL_REASONS = ['second_factor_required', 'no_relationship', 'purpose_mismatch', 'opposed', 'action_not_permitted', 'outside_scope'] as const;
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 
 const DOCTOR_CARE: readonly Action[] = ['patient.read', 'care_team.read', 'record.read', 'record.write', 'consultation.schedule', 'consultation.join'];

@@ -1,5 +1,6 @@
 // DocumentReference create: other software files a document (PDF, image, text) into a patient's record,
-// the bytes inline (`content[0].attachment.data`, base64). It lands where the app's import puts it:
+// the bytes inline (`content[0].attachment.data`, base64; at most INLINE_MAX_BYTES, as the whole body is
+// held in memory, three times over while it is parsed and decoded). It lands where the app's import puts it:
 // encrypted under its own data key, its name sealed, its type checked against its first bytes.
 import { Readable } from 'node:stream';
 import type { AllowedDecision } from '../access/gate.js';
@@ -17,6 +18,8 @@ export interface IncomingDocument {
   bytes: Buffer;
 }
 
+/** Inline documents stay small: larger files go through the streaming import (POST /api/patients/:id/documents). */
+export const INLINE_MAX_BYTES = 10 * 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const unprocessable = (message: string) => new FhirError(422, 'invalid', message);
@@ -42,7 +45,12 @@ export function documentFromFhir(body: unknown, maxBytes: number): IncomingDocum
   const bytes = Buffer.from(data, 'base64');
   if (bytes.length > maxBytes) throw new FhirError(413, 'too-costly', `the document exceeds ${Math.floor(maxBytes / (1024 * 1024))} MB`);
   const title = attachment['title'] ?? 'document';
-  const fileName = typeof title === 'string' ? parseFileName(encodeURIComponent(title)) : null;
+  let fileName: string | null = null;
+  try {
+    fileName = typeof title === 'string' ? parseFileName(encodeURIComponent(title)) : null;
+  } catch {
+    // A lone surrogate (valid JSON, not a string we can store): refused below like any bad name.
+  }
   if (fileName === null) throw unprocessable('attachment.title must be a file name (at most 255 characters, no / or \\ or control characters)');
   return { patientId, mediaType: contentType as DocumentMediaType, fileName, bytes };
 }
@@ -51,14 +59,25 @@ export function documentFromFhir(body: unknown, maxBytes: number): IncomingDocum
  * Stores an allowed import: the bytes through the upload's checks and encryption, then the row in its
  * own transaction. A refused content or a failed write leaves no blob behind and is traced.
  */
-export async function importDocument(services: Services, decision: AllowedDecision<'record.write'>, id: string, incoming: IncomingDocument, now: Date, context: RequestContext): Promise<StoredDocument> {
+export async function importDocument(
+  services: Services,
+  decision: AllowedDecision<'record.write'>,
+  id: string,
+  incoming: IncomingDocument,
+  now: Date,
+  context: RequestContext,
+  via: Record<string, string>,
+): Promise<StoredDocument> {
   const { db, blobs, envelope } = services;
-  const refused = async (reason: string) => recordSecurityEvent(db, context, { type: 'document.refused', outcome: 'failure', actorUserId: decision.actorId, detail: { reason, documentId: id, patientId: decision.patientId, via: 'fhir' } });
+  const refused = async (reason: string) => recordSecurityEvent(db, context, { type: 'document.refused', outcome: 'failure', actorUserId: decision.actorId, detail: { reason, documentId: id, patientId: decision.patientId, ...via } });
   let stored;
   try {
     stored = await storeEncrypted(blobs, envelope, Readable.from([incoming.bytes]), { documentId: id, mediaType: incoming.mediaType, maxBytes: services.config.documents.maxBytes });
   } catch (error) {
-    if (!(error instanceof UploadRefused)) throw error;
+    if (!(error instanceof UploadRefused)) {
+      await refused('storage_failed');
+      throw error;
+    }
     await refused(error.reason);
     if (error.reason === 'type_mismatch') throw new FhirError(415, 'not-supported', `the bytes are not a ${incoming.mediaType} document`);
     throw unprocessable(error.reason === 'empty' ? 'the document is empty' : `the document was refused (${error.reason})`);

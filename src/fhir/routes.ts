@@ -27,7 +27,7 @@ import { checkObservation, observationOwner, observationsOf, recordObservation }
 import { callerOf, fhirAuthenticate, requireScope } from '../oauth/bearer.js';
 import type { Services } from '../services.js';
 import { auditEventResource } from './audit-events.js';
-import { documentFromFhir, importDocument } from './document-import.js';
+import { documentFromFhir, importDocument, INLINE_MAX_BYTES } from './document-import.js';
 import { consentsOf } from './consents.js';
 import { capabilityStatement } from './capability.js';
 import { patientEverything, patientRow } from './everything.js';
@@ -63,10 +63,10 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
 
   function ask<A extends Action>(request: FastifyRequest, patientId: string, action: A, resource: { type: string; id: string }): DecisionInput<A> {
     const caller = callerOf(request);
-    // A patient/ scope reaches the user's own record only: another patient's answers as an unknown id.
-    if (caller.selfOnly && patientId !== caller.userId) throw notFound(resource.type, resource.id);
     const purpose: Purpose = patientId === caller.userId ? 'patient_self' : 'care';
-    return { actor: { userId: caller.userId, secondFactorVerified: caller.secondFactorVerified }, patientId, action, purpose, context: contextOf(request), now: now(), resource, detail: via(request) };
+    // A patient/ scope reaches the user's own record only: the gate denies (and traces) any other patient.
+    const actor = { userId: caller.userId, secondFactorVerified: caller.secondFactorVerified, ...(caller.selfOnly ? { ownRecordOnly: true } : {}) };
+    return { actor, patientId, action, purpose, context: contextOf(request), now: now(), resource, detail: via(request) };
   }
 
   /** Asks the gate about each candidate patient in one transaction (one traced decision each); keeps the allowed ones. */
@@ -74,7 +74,6 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
     // As GET /api/patients: without a second factor, no patient data at all (and no decision to trace).
     const caller = callerOf(request);
     if (!caller.secondFactorVerified) throw new AppError('second_factor_enrolment_required');
-    if (caller.selfOnly) candidates = candidates.filter((patientId) => patientId === caller.userId);
     if (candidates.length === 0) return [];
     return db.transaction().execute(async (tx) => {
       const allowed: string[] = [];
@@ -324,12 +323,12 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
 
         // Create: the document's bytes inline; the gate's decision is traced first, then the bytes are
         // checked and encrypted, then the document is listed. A refused content leaves nothing behind.
-        const importLimit = Math.ceil((config.documents.maxBytes * 4) / 3) + 64 * 1024;
-        authenticated.post('/DocumentReference', { bodyLimit: importLimit }, async (request, reply) => {
-          const incoming = documentFromFhir(request.body, config.documents.maxBytes);
+        const inlineMax = Math.min(config.documents.maxBytes, INLINE_MAX_BYTES);
+        authenticated.post('/DocumentReference', { bodyLimit: Math.ceil((inlineMax * 4) / 3) + 64 * 1024 }, async (request, reply) => {
+          const incoming = documentFromFhir(request.body, inlineMax);
           const id = randomUUID();
           const input = { ...ask(request, incoming.patientId, 'record.write', { type: 'DocumentReference', id }), detail: { ...via(request), change: 'document.imported' } };
-          const document = await gatedRead(db, input, (_q, decision) => importDocument(services, decision, id, incoming, now(), contextOf(request)));
+          const document = await gatedRead(db, input, (_q, decision) => importDocument(services, decision, id, incoming, now(), contextOf(request), via(request)));
           const [resource] = await documentResources([document]);
           return reply.code(201).header('location', `${base}/DocumentReference/${id}`).type(FHIR_JSON).send(resource);
         });

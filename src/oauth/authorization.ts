@@ -78,7 +78,7 @@ export async function checkAuthorizationRequest(q: Queryable, params: Params, us
   const client = params['client_id'] ? await activeClient(q, params['client_id']) : null;
   if (!client) throw requestError('Application inconnue ou révoquée.', 'Unknown or revoked application.');
   const redirectUri = params['redirect_uri'];
-  if (!redirectUri || !client.redirectUris.includes(redirectUri)) {
+  if (!redirectUri || !client.redirectUris.some((registered) => sameRedirect(registered, redirectUri))) {
     throw requestError('Cette adresse de retour n’est pas enregistrée pour l’application.', 'This redirect URI is not registered for the application.');
   }
   const state = params['state'] ?? null;
@@ -104,6 +104,24 @@ export async function checkAuthorizationRequest(q: Queryable, params: Params, us
     }
   }
   return { client, redirectUri, state, codeChallenge: params['code_challenge']!, granted };
+}
+
+/**
+ * The redirect URI asked for is a registered one: exactly, or, for a loopback IP address, with any port
+ * (a native app listens on the port the system gives it: RFC 8252 §7.3).
+ */
+function sameRedirect(registered: string, asked: string): boolean {
+  if (registered === asked) return true;
+  const loopback = (uri: string) => {
+    try {
+      const url = new URL(uri);
+      return url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === '[::1]') && !uri.includes('#') ? url : null;
+    } catch {
+      return null;
+    }
+  };
+  const [a, b] = [loopback(registered), loopback(asked)];
+  return a !== null && b !== null && a.hostname === b.hostname && a.pathname === b.pathname && a.search === b.search && !b.username && !b.password;
 }
 
 function requestError(fr: string, en: string, redirect?: string): AppError {

@@ -160,6 +160,9 @@ describe('the code flow (a patient and their own record)', () => {
     expect(observations.total).toBe(1);
     expect((await bearer(tokens.access_token, `Observation?patient=${otherPatient.userId}`)).status).toBe(404);
     expect((await bearer(tokens.access_token, `Patient/${otherPatient.userId}`)).status).toBe(404);
+    // Those refusals are the gate's, traced like any denial (and counted by incident detection).
+    const outside = await server.services.db.selectFrom('audit_entries').select(['detail', 'patient_id']).where('kind', '=', 'access').where('outcome', '=', 'denied').where('actor_user_id', '=', setting.patient.userId).execute();
+    expect(outside.filter((entry) => (entry.detail as Record<string, unknown>)['reason'] === 'outside_scope' && entry.patient_id === otherPatient.userId)).toHaveLength(2);
     // A search without criteria lists the patient only.
     expect((await (await bearer(tokens.access_token, 'Patient')).json()).total).toBe(1);
 
@@ -244,11 +247,30 @@ describe('a doctor’s application (user/ scopes)', () => {
     expect((await bearer(tokens.access_token, `Patient/${otherPatient.userId}`)).status).toBe(404);
     expect((await bearer(tokens.access_token, `Patient/${setting.patient.userId}/$everything`)).status).toBe(403);
     expect((await bearer(tokens.access_token, `Encounter?patient=${setting.patient.userId}`)).status).toBe(403);
+    // An operation returns several types ($document: the report, the patient, the practitioner…): a * scope.
+    const reports = await authorise(setting.doctor, 'user/Composition.rs');
+    expect((await bearer(reports.tokens.access_token, 'Composition/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await bearer(reports.tokens.access_token, 'Composition/00000000-0000-4000-8000-000000000000/$document')).status).toBe(403);
     const everything = await authorise(setting.doctor, 'user/*.rs');
     const bundle = await bearer(everything.tokens.access_token, `Patient/${setting.patient.userId}/$everything`);
     expect(bundle.status).toBe(200);
     // The second grant to the same application replaced the first.
     expect((await bearer(tokens.access_token, `Patient/${setting.patient.userId}`)).status).toBe(401);
+  });
+
+  it('accepts a registered loopback redirect URI on another port (RFC 8252 §7.3), the token exchange then bound to it', async () => {
+    const app = await configure(confidentialApp.clientId, oidc.ClientSecretPost(confidentialApp.secret));
+    const verifier = oidc.randomPKCECodeVerifier();
+    const redirect = 'http://127.0.0.1:40123/callback';
+    const url = oidc.buildAuthorizationUrl(app, { redirect_uri: redirect, scope: 'user/Patient.r', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const back = await consent(setting.doctor, url);
+    expect(back.origin).toBe('http://127.0.0.1:40123');
+    const code = back.searchParams.get('code')!;
+    const exchange = (redirectUri: string) => form('/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: confidentialApp.clientId, client_secret: confidentialApp.secret });
+    expect(await (await exchange(REDIRECT)).json()).toMatchObject({ error: 'invalid_grant' });
+    const again = await consent(setting.doctor, url);
+    const tokens = await oidc.authorizationCodeGrant(app, again, { pkceCodeVerifier: verifier, expectedState: 's' });
+    expect((await bearer(tokens.access_token, `Patient/${setting.patient.userId}`)).status).toBe(200);
   });
 
   it('refuses patient/ scopes to an account that is not a patient', async () => {
@@ -347,10 +369,10 @@ describe('revocation', () => {
     expect(refused.body.redirect).toBeUndefined();
   });
 
-  it('refuses a malformed Authorization header and an unknown token with 401 and a Bearer challenge', async () => {
-    for (const header of ['Bearer', 'Basic abc', 'Bearer a b', 'Bearer ausculta_at_unknown']) {
-      const answer = await call(`${server.url}/fhir/R4/Patient/${setting.patient.userId}`, { headers: { authorization: header } });
-      expect(answer.status, header).toBe(401);
+  it('refuses no credentials, a malformed Authorization header and an unknown token with 401 and a Bearer challenge', async () => {
+    for (const header of [undefined, 'Bearer', 'Basic abc', 'Bearer a b', 'Bearer ausculta_at_unknown']) {
+      const answer = await call(`${server.url}/fhir/R4/Patient/${setting.patient.userId}`, { headers: header ? { authorization: header } : {} });
+      expect(answer.status, String(header)).toBe(401);
       expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer realm="ausculta"/);
       expect((await answer.json()).resourceType).toBe('OperationOutcome');
     }

@@ -177,6 +177,7 @@ describe('DocumentReference create (FHIR)', () => {
       [resourceFor(setting.patient.userId, pdf, { data: 'not base64!' }), 422],
       [resourceFor(setting.patient.userId, pdf, { data: undefined, url: 'https://example.org/x.pdf' }), 422],
       [resourceFor(setting.patient.userId, pdf, { title: 'a/b.pdf' }), 422],
+      [resourceFor(setting.patient.userId, pdf, { title: '\ud800.pdf' }), 422], // a lone surrogate: valid JSON, no file name
       [resourceFor(setting.patient.userId, Buffer.alloc(0)), 422],
     ] as const) {
       const answer = await post(setting.doctor, body);

@@ -70,7 +70,8 @@ function pendingReturn(): string | null {
   try {
     const saved = JSON.parse(sessionStorage.getItem(RETURN_KEY) ?? 'null') as { hash?: unknown; at?: unknown } | null;
     const fresh = typeof saved?.at === 'number' && Date.now() - saved.at < RETURN_TTL_MS;
-    if (fresh && typeof saved?.hash === 'string' && saved.hash.startsWith('#/')) return saved.hash.slice(1);
+    // The home page itself is where login lands already: nothing to return to (and no loop).
+    if (fresh && typeof saved?.hash === 'string' && saved.hash.startsWith('#/') && parseHash(saved.hash).path !== '/accueil') return saved.hash.slice(1);
   } catch {
     // Unreadable: nothing to return to.
   }
