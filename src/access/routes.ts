@@ -6,14 +6,14 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { AppError } from '../kernel/errors.js';
-import { contextOf } from '../kernel/http.js';
 import type { Services } from '../services.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import { openEmergencyAccess, REASON_MAX_LENGTH, REASON_MIN_LENGTH } from './break-glass.js';
-import { decide, PURPOSES, type Action, type DecisionInput, type Purpose } from './gate.js';
+import { decide, PURPOSES, type Purpose } from './gate.js';
 import { gated, gatedRead } from './gated.js';
 import { candidatePatients, careOverview, patientSummary, professionalsForPatient } from './patients.js';
 import { addCareTeamMember, declareAttendingDoctor, endRelationship, opposeProfessional, withdrawOpposition } from './relationships.js';
+import { askGate } from './ask.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 const ProfessionalBody = Type.Object({ professionalId: Uuid }, { additionalProperties: false });
@@ -31,19 +31,6 @@ const ReasonBody = Type.Object(
 export function accessRoutes(app: FastifyInstance, services: Services): void {
   const { db } = services;
 
-  /** The decision's common part: who asks, about whom, what, why, from where, when. */
-  function ask<A extends Action>(request: FastifyRequest, patientId: string, action: A, purpose: Purpose, extra: Pick<DecisionInput<A>, 'resource' | 'justification' | 'detail'> = {}): DecisionInput<A> {
-    const session = sessionOf(request);
-    return {
-      actor: { userId: session.userId, secondFactorVerified: session.secondFactorAt !== null },
-      patientId,
-      action,
-      purpose,
-      context: contextOf(request),
-      now: new Date(services.now()),
-      ...extra,
-    };
-  }
   const me = (request: FastifyRequest) => sessionOf(request).userId;
 
   app.register(async (scope) => {
@@ -51,18 +38,18 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
 
     // --- The patient's side: their own data, purpose patient_self. ---
     scope.get('/api/me/care', { schema: { tags: ['access'] } }, async (request) => {
-      const input = ask(request, me(request), 'care_team.read', 'patient_self');
+      const input = askGate(request, new Date(services.now()), me(request), 'care_team.read', 'patient_self');
       return gatedRead(db, input, (tx, decision) => careOverview(tx, decision, input.now));
     });
 
     scope.get('/api/me/professionals', { schema: { tags: ['access'] } }, async (request) => {
-      return gatedRead(db, ask(request, me(request), 'care_team.read', 'patient_self'), (tx, decision) => professionalsForPatient(tx, decision));
+      return gatedRead(db, askGate(request, new Date(services.now()), me(request), 'care_team.read', 'patient_self'), (tx, decision) => professionalsForPatient(tx, decision));
     });
 
     scope.post('/api/me/attending-doctor', { schema: { tags: ['access'], body: ProfessionalBody } }, async (request, reply) => {
       const { professionalId } = request.body as { professionalId: string };
       const id = randomUUID();
-      const input = ask(request, me(request), 'care_team.manage', 'patient_self', { resource: { type: 'care_relationship', id }, detail: { change: 'attending_doctor.declared', professionalId } });
+      const input = askGate(request, new Date(services.now()), me(request), 'care_team.manage', 'patient_self', { resource: { type: 'care_relationship', id }, detail: { change: 'attending_doctor.declared', professionalId } });
       await gated(db, input, (tx, decision) => declareAttendingDoctor(tx, decision, { id, professionalId, now: input.now }));
       return reply.code(201).send({ id, kind: 'attending_doctor', professionalId, startsAt: input.now.toISOString() });
     });
@@ -70,14 +57,14 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
     scope.post('/api/me/care-team', { schema: { tags: ['access'], body: ProfessionalBody } }, async (request, reply) => {
       const { professionalId } = request.body as { professionalId: string };
       const id = randomUUID();
-      const input = ask(request, me(request), 'care_team.manage', 'patient_self', { resource: { type: 'care_relationship', id }, detail: { change: 'care_team.added', professionalId } });
+      const input = askGate(request, new Date(services.now()), me(request), 'care_team.manage', 'patient_self', { resource: { type: 'care_relationship', id }, detail: { change: 'care_team.added', professionalId } });
       await gated(db, input, (tx, decision) => addCareTeamMember(tx, decision, { id, professionalId, now: input.now }));
       return reply.code(201).send({ id, kind: 'care_team', professionalId, startsAt: input.now.toISOString() });
     });
 
     scope.delete('/api/me/care-team/:relationshipId', { schema: { tags: ['access'], params: RelationshipParams } }, async (request, reply) => {
       const { relationshipId } = request.params as { relationshipId: string };
-      const input = ask(request, me(request), 'care_team.manage', 'patient_self', { resource: { type: 'care_relationship', id: relationshipId }, detail: { change: 'relationship.ended' } });
+      const input = askGate(request, new Date(services.now()), me(request), 'care_team.manage', 'patient_self', { resource: { type: 'care_relationship', id: relationshipId }, detail: { change: 'relationship.ended' } });
       await gated(db, input, (tx, decision) => endRelationship(tx, decision, relationshipId, input.now));
       return reply.code(204).send();
     });
@@ -85,14 +72,14 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
     scope.post('/api/me/oppositions', { schema: { tags: ['access'], body: ProfessionalBody } }, async (request, reply) => {
       const { professionalId } = request.body as { professionalId: string };
       const id = randomUUID();
-      const input = ask(request, me(request), 'consent.manage', 'patient_self', { resource: { type: 'patient_opposition', id }, detail: { change: 'opposition.created', professionalId } });
+      const input = askGate(request, new Date(services.now()), me(request), 'consent.manage', 'patient_self', { resource: { type: 'patient_opposition', id }, detail: { change: 'opposition.created', professionalId } });
       await gated(db, input, (tx, decision) => opposeProfessional(tx, decision, { id, professionalId, now: input.now }));
       return reply.code(201).send({ id, professionalId, createdAt: input.now.toISOString() });
     });
 
     scope.delete('/api/me/oppositions/:id', { schema: { tags: ['access'], params: OppositionParams } }, async (request, reply) => {
       const { id } = request.params as { id: string };
-      const input = ask(request, me(request), 'consent.manage', 'patient_self', { resource: { type: 'patient_opposition', id }, detail: { change: 'opposition.withdrawn' } });
+      const input = askGate(request, new Date(services.now()), me(request), 'consent.manage', 'patient_self', { resource: { type: 'patient_opposition', id }, detail: { change: 'opposition.withdrawn' } });
       await gated(db, input, (tx, decision) => withdrawOpposition(tx, decision, id, input.now));
       return reply.code(204).send();
     });
@@ -105,7 +92,7 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
       return db.transaction().execute(async (tx) => {
         const patients = [];
         for (const patientId of await candidatePatients(tx, me(request), now)) {
-          const decision = await decide(tx, ask(request, patientId, 'patient.read', 'care'));
+          const decision = await decide(tx, askGate(request, new Date(services.now()), patientId, 'patient.read', 'care'));
           if (decision.allowed) patients.push(await patientSummary(tx, decision, now));
         }
         return { patients };
@@ -115,7 +102,7 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
     scope.get('/api/patients/:patientId', { schema: { tags: ['access'], params: PatientParams, querystring: PurposeQuery } }, async (request) => {
       const { patientId } = request.params as { patientId: string };
       const { purpose = 'care' } = request.query as { purpose?: Purpose };
-      const input = ask(request, patientId, 'patient.read', purpose);
+      const input = askGate(request, new Date(services.now()), patientId, 'patient.read', purpose);
       return gatedRead(db, input, (tx, decision) => patientSummary(tx, decision, input.now));
     });
 
@@ -124,7 +111,7 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
     scope.get('/api/patients/:patientId/professionals', { schema: { tags: ['access'], params: PatientParams } }, async (request) => {
       const { patientId } = request.params as { patientId: string };
       // Traced as what it is: opening the list to choose from, not a change.
-      const input = ask(request, patientId, 'care_team.manage', 'care', { detail: { view: 'professionals' } });
+      const input = askGate(request, new Date(services.now()), patientId, 'care_team.manage', 'care', { detail: { view: 'professionals' } });
       return gatedRead(db, input, (tx, decision) => professionalsForPatient(tx, decision));
     });
 
@@ -132,14 +119,14 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
       const { patientId } = request.params as { patientId: string };
       const { professionalId } = request.body as { professionalId: string };
       const id = randomUUID();
-      const input = ask(request, patientId, 'care_team.manage', 'care', { resource: { type: 'care_relationship', id }, detail: { change: 'care_team.added', professionalId } });
+      const input = askGate(request, new Date(services.now()), patientId, 'care_team.manage', 'care', { resource: { type: 'care_relationship', id }, detail: { change: 'care_team.added', professionalId } });
       await gated(db, input, (tx, decision) => addCareTeamMember(tx, decision, { id, professionalId, now: input.now }));
       return reply.code(201).send({ id, kind: 'care_team', professionalId, startsAt: input.now.toISOString() });
     });
 
     scope.delete('/api/patients/:patientId/care-team/:relationshipId', { schema: { tags: ['access'], params: PatientRelationshipParams } }, async (request, reply) => {
       const { patientId, relationshipId } = request.params as { patientId: string; relationshipId: string };
-      const input = ask(request, patientId, 'care_team.manage', 'care', { resource: { type: 'care_relationship', id: relationshipId }, detail: { change: 'relationship.ended' } });
+      const input = askGate(request, new Date(services.now()), patientId, 'care_team.manage', 'care', { resource: { type: 'care_relationship', id: relationshipId }, detail: { change: 'relationship.ended' } });
       await gated(db, input, (tx, decision) => endRelationship(tx, decision, relationshipId, input.now));
       return reply.code(204).send();
     });
@@ -151,7 +138,7 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
         throw new AppError('validation_failed', { fr: 'Expliquez l’urgence (10 caractères au moins).', en: 'Explain the emergency (at least 10 characters).' }, { extra: { errors: [{ pointer: '/reason', message: 'too short' }] } });
       }
       const id = randomUUID();
-      const input = ask(request, patientId, 'emergency_access.open', 'emergency', { resource: { type: 'emergency_access', id }, justification: reason });
+      const input = askGate(request, new Date(services.now()), patientId, 'emergency_access.open', 'emergency', { resource: { type: 'emergency_access', id }, justification: reason });
       const access = await gated(db, input, (tx, decision) => openEmergencyAccess(tx, decision, { id, reason, now: input.now, sourceAddress: request.ip }));
       return reply.code(201).send({ id: access.id, expiresAt: access.expiresAt.toISOString() });
     });

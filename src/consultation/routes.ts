@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { decide, type Action, type DecisionInput, type Purpose } from '../access/gate.js';
+import { decide } from '../access/gate.js';
 import { gated, gatedRead } from '../access/gated.js';
 import { createInvitation } from '../admin/invitations.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
@@ -24,6 +24,7 @@ import { admitPatient, agendaView, consultationView, doctorAgendaRows, endConsul
 import { listMessages, MESSAGE_MAX_LENGTH, postMessage } from './messages.js';
 import { findParticipation, type Participation } from './participation.js';
 import { changeMail, recipientOf } from './reminders.js';
+import { askGate } from '../access/ask.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
@@ -72,10 +73,6 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
   const now = () => new Date(services.now());
   const me = (request: FastifyRequest) => sessionOf(request).userId;
 
-  function ask<A extends Action>(request: FastifyRequest, patientId: string, action: A, purpose: Purpose, extra: Pick<DecisionInput<A>, 'resource' | 'detail'> = {}): DecisionInput<A> {
-    const session = sessionOf(request);
-    return { actor: { userId: session.userId, secondFactorVerified: session.secondFactorAt !== null }, patientId, action, purpose, context: contextOf(request), now: now(), ...extra };
-  }
 
   /** The caller's part in the consultation, or a traced 404 that says nothing about whether it exists. */
   async function participationOf(request: FastifyRequest, consultationId: string, intent: string): Promise<Participation> {
@@ -176,7 +173,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
       }
       const patientId = body.patientId ?? me(request);
       const self = patientId === me(request);
-      const input = ask(request, patientId, 'consultation.schedule', self ? 'patient_self' : 'care', { resource: consultationResource(id), detail: { change: 'consultation.booked', slotId: body.slotId } });
+      const input = askGate(request, now(), patientId, 'consultation.schedule', self ? 'patient_self' : 'care', { resource: consultationResource(id), detail: { change: 'consultation.booked', slotId: body.slotId } });
       const doctorId = await gated(db, input, async (tx, decision) => {
         const slot = await lockFreeSlot(tx, body.slotId, at);
         await bookConsultation(tx, decision, { id, slot, bookedBy: me(request), pathway, now: at, followUpDays: config.consultation.followUpDays });
@@ -187,7 +184,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
     });
 
     scope.get('/api/me/consultations', { schema: { tags: ['consultation'] } }, async (request) => {
-      const input = ask(request, me(request), 'consultation.join', 'patient_self');
+      const input = askGate(request, now(), me(request), 'consultation.join', 'patient_self');
       return { consultations: await gatedRead(db, input, (tx, decision) => patientConsultations(tx, decision)) };
     });
 
@@ -202,7 +199,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
             consultations.push(agendaView(row, null));
             continue;
           }
-          const decision = await decide(tx, ask(request, row.patient_id, 'consultation.join', 'care', { resource: consultationResource(row.id) }));
+          const decision = await decide(tx, askGate(request, now(), row.patient_id, 'consultation.join', 'care', { resource: consultationResource(row.id) }));
           if (decision.allowed) consultations.push(agendaView(row, decision));
         }
         return { consultations };
@@ -212,14 +209,14 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
     scope.get('/api/consultations/:consultationId', { schema: { tags: ['consultation'], params: ConsultationParams } }, async (request) => {
       const { consultationId } = request.params as { consultationId: string };
       const participation = await participationOf(request, consultationId, 'view');
-      const input = ask(request, participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: consultationResource(consultationId) });
+      const input = askGate(request, now(), participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: consultationResource(consultationId) });
       return { consultation: await gatedRead(db, input, (tx, decision) => consultationView(tx, decision, consultationId)), role: participation.role };
     });
 
     scope.post('/api/consultations/:consultationId/cancel', { schema: { tags: ['consultation'], params: ConsultationParams } }, async (request, reply) => {
       const { consultationId } = request.params as { consultationId: string };
       const participation = await participationOf(request, consultationId, 'cancel');
-      const input = ask(request, participation.consultation.patientId, 'consultation.schedule', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'consultation.cancelled' } });
+      const input = askGate(request, now(), participation.consultation.patientId, 'consultation.schedule', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'consultation.cancelled' } });
       await gated(db, input, (tx, decision) => cancelConsultation(tx, decision, consultationId, input.now));
       publish(topics.consultation(consultationId), { type: 'cancelled' });
       publish(topics.user(participation.consultation.doctorId), { type: 'agenda-changed' });
@@ -231,7 +228,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
       const { consultationId } = request.params as { consultationId: string };
       const { slotId } = request.body as { slotId: string };
       const participation = await participationOf(request, consultationId, 'move');
-      const input = ask(request, participation.consultation.patientId, 'consultation.schedule', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'consultation.moved', slotId } });
+      const input = askGate(request, now(), participation.consultation.patientId, 'consultation.schedule', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'consultation.moved', slotId } });
       const slot = await gated(db, input, async (tx, decision) => {
         const free = await lockFreeSlot(tx, slotId, input.now);
         await moveConsultation(tx, decision, consultationId, free, input.now, config.consultation.followUpDays);
@@ -249,7 +246,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
     scope.post('/api/consultations/:consultationId/waiting-room', { schema: { tags: ['consultation'], params: ConsultationParams } }, async (request) => {
       const { consultationId } = request.params as { consultationId: string };
       const participation = await participationOf(request, consultationId, 'wait');
-      const input = ask(request, participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'waiting_room.entered' } });
+      const input = askGate(request, now(), participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'waiting_room.entered' } });
       const since = await gated(db, input, (tx, decision) => enterWaitingRoom(tx, decision, participation, input.now));
       publish(topics.user(participation.consultation.doctorId), { type: 'patient-waiting', consultationId });
       return { waitingSince: since.toISOString() };
@@ -262,7 +259,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
         const waiting: ConsultationView[] = [];
         for (const row of await doctorAgendaRows(tx, me(request), new Date(at.getTime() - DAY), new Date(at.getTime() + DAY))) {
           if (!row.patient_id || !row.waiting_since || row.status !== 'scheduled') continue;
-          const decision = await decide(tx, ask(request, row.patient_id, 'consultation.join', 'care', { resource: consultationResource(row.id) }));
+          const decision = await decide(tx, askGate(request, now(), row.patient_id, 'consultation.join', 'care', { resource: consultationResource(row.id) }));
           if (decision.allowed) waiting.push(agendaView(row, decision));
         }
         return { waiting };
@@ -272,7 +269,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
     scope.post('/api/consultations/:consultationId/admit', { schema: { tags: ['consultation'], params: ConsultationParams } }, async (request) => {
       const { consultationId } = request.params as { consultationId: string };
       const participation = await participationOf(request, consultationId, 'admit');
-      const input = ask(request, participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'consultation.admitted' } });
+      const input = askGate(request, now(), participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'consultation.admitted' } });
       await gated(db, input, (tx, decision) => admitPatient(tx, decision, participation, input.now));
       publish(topics.consultation(consultationId), { type: 'admitted' });
       return { status: 'in_progress', admittedAt: input.now.toISOString() };
@@ -281,7 +278,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
     scope.post('/api/consultations/:consultationId/end', { schema: { tags: ['consultation'], params: ConsultationParams } }, async (request) => {
       const { consultationId } = request.params as { consultationId: string };
       const participation = await participationOf(request, consultationId, 'end');
-      const input = ask(request, participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'consultation.ended' } });
+      const input = askGate(request, now(), participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: consultationResource(consultationId), detail: { change: 'consultation.ended' } });
       const durationSeconds = await gated(db, input, (tx, decision) => endConsultation(tx, decision, participation, input.now, config.consultation.followUpDays));
       publish(topics.consultation(consultationId), { type: 'ended' });
       publish(topics.user(participation.consultation.doctorId), { type: 'agenda-changed' });
@@ -300,7 +297,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
     scope.get('/api/consultations/:consultationId/messages', { schema: { tags: ['consultation'], params: ConsultationParams } }, async (request) => {
       const { consultationId } = request.params as { consultationId: string };
       const participation = await participationOf(request, consultationId, 'read_messages');
-      const input = ask(request, participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: { type: 'consultation_messages', id: consultationId } });
+      const input = askGate(request, now(), participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: { type: 'consultation_messages', id: consultationId } });
       return { messages: await gatedRead(db, input, (tx, decision) => listMessages(tx, decision, services.envelope, consultationId)) };
     });
 
@@ -310,7 +307,7 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
       const participation = await participationOf(request, consultationId, 'send_message');
       if (participation.consultation.status !== 'in_progress') throw new AppError('consultation_state', { fr: 'La discussion est ouverte pendant la consultation.', en: 'Chat is open during the consultation.' });
       const id = randomUUID();
-      const input = ask(request, participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: { type: 'consultation_message', id }, detail: { change: 'message.sent' } });
+      const input = askGate(request, now(), participation.consultation.patientId, 'consultation.join', participation.purpose, { resource: { type: 'consultation_message', id }, detail: { change: 'message.sent' } });
       await gated(db, input, (tx, decision) => postMessage(tx, decision, services.envelope, { id, consultationId, text, now: input.now }));
       publish(topics.consultation(consultationId), { type: 'chat', messageId: id });
       return reply.code(201).send({ id, sentAt: input.now.toISOString() });

@@ -4,9 +4,8 @@
 // A signed-in pharmacist marks a prescription dispensed, once, by presenting its code.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import type { DecisionInput, Purpose } from '../access/gate.js';
+import type { Purpose } from '../access/gate.js';
 import { gated, gatedRead } from '../access/gated.js';
-import type { Action } from '../access/rules.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import { findParticipation } from '../consultation/participation.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
@@ -27,6 +26,7 @@ import {
   viewOf,
 } from './prescriptions.js';
 import { CODE_MAX_LENGTH, openPrescriptionCode } from './signed-code.js';
+import { askGate } from '../access/ask.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 /** One line of text, no control characters, not blank. */
@@ -60,10 +60,6 @@ export function prescriptionRoutes(app: FastifyInstance, services: Services): vo
   const now = () => new Date(services.now());
   const verifyUrl = `${config.publicUrl}/#/ordonnance/verifier`;
 
-  function ask<A extends Action>(request: FastifyRequest, patientId: string, action: A, purpose: Purpose, extra: Pick<DecisionInput<A>, 'resource' | 'detail'> = {}): DecisionInput<A> {
-    const session = sessionOf(request);
-    return { actor: { userId: session.userId, secondFactorVerified: session.secondFactorAt !== null }, patientId, action, purpose, context: contextOf(request), now: now(), ...extra };
-  }
 
   /** The prescription's patient, then the gate: unknown id and refusal answer alike (404). */
   async function readableRecord(request: FastifyRequest, prescriptionId: string, view: string) {
@@ -71,7 +67,7 @@ export function prescriptionRoutes(app: FastifyInstance, services: Services): vo
     const patientId = await prescriptionOwner(db, prescriptionId);
     if (!patientId) throw new AppError('not_found');
     const purpose: Purpose = patientId === session.userId ? 'patient_self' : 'care';
-    const input = ask(request, patientId, 'record.read', purpose, { resource: { type: 'prescription', id: prescriptionId }, detail: { view } });
+    const input = askGate(request, now(), patientId, 'record.read', purpose, { resource: { type: 'prescription', id: prescriptionId }, detail: { view } });
     const record = await gatedRead(db, input, (tx, decision) => readPrescription(tx, decision, services.envelope, prescriptionId));
     if (!record) throw new AppError('not_found');
     return record;
@@ -105,7 +101,7 @@ export function prescriptionRoutes(app: FastifyInstance, services: Services): vo
       const participation = await findParticipation(db, consultationId, sessionOf(request).userId);
       if (!participation || participation.role !== 'doctor') throw new AppError('not_found');
       const id = newPrescriptionId();
-      const input = ask(request, participation.consultation.patientId, 'record.write', 'care', { resource: { type: 'prescription', id }, detail: { change: 'prescription.issued' } });
+      const input = askGate(request, now(), participation.consultation.patientId, 'record.write', 'care', { resource: { type: 'prescription', id }, detail: { change: 'prescription.issued' } });
       const record = await gated(db, input, (tx, decision) => issuePrescription(tx, decision, services.envelope, { ...key, origin }, { id, consultationId, lines, now: input.now }));
       return reply.code(201).send({ prescription: viewOf(record) });
     });
@@ -114,7 +110,7 @@ export function prescriptionRoutes(app: FastifyInstance, services: Services): vo
       const { consultationId } = request.params as { consultationId: string };
       const participation = await findParticipation(db, consultationId, sessionOf(request).userId);
       if (!participation) throw new AppError('not_found');
-      const input = ask(request, participation.consultation.patientId, 'record.read', participation.purpose, { resource: { type: 'consultation_prescriptions', id: consultationId } });
+      const input = askGate(request, now(), participation.consultation.patientId, 'record.read', participation.purpose, { resource: { type: 'consultation_prescriptions', id: consultationId } });
       const records = await gatedRead(db, input, (tx, decision) => prescriptionsOfConsultation(tx, decision, services.envelope, consultationId));
       return { prescriptions: records.map(viewOf) };
     });
