@@ -15,6 +15,8 @@ import { parseScopes, ScopeError, scopeString, type GrantedScopes } from './scop
 export const CODE_TTL_MS = 60_000;
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600_000;
+/** A grant ends a year after the user gave it, used or not: they are asked again (health data). */
+export const GRANT_MAX_AGE_MS = 365 * 24 * 3600_000;
 const CODE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
 const MAX_STATE_LENGTH = 1_000;
 
@@ -202,11 +204,12 @@ interface GrantRow {
   client_id: string;
   user_id: string;
   scope: string;
+  created_at: Date;
   revoked_at: Date | null;
 }
 
 async function grantOf(q: Queryable, grantId: string): Promise<GrantRow | undefined> {
-  return q.selectFrom('oauth_grants').select(['id', 'client_id', 'user_id', 'scope', 'revoked_at']).where('id', '=', grantId).executeTakeFirst();
+  return q.selectFrom('oauth_grants').select(['id', 'client_id', 'user_id', 'scope', 'created_at', 'revoked_at']).where('id', '=', grantId).executeTakeFirst();
 }
 
 /** A code or refresh token used twice: someone else holds it. The whole grant goes (RFC 9700 §4.14.2). */
@@ -226,7 +229,8 @@ async function issueTokens(q: Queryable, grant: GrantRow, scope: string, now: Da
   let refresh: string | undefined;
   if (words.includes('offline_access')) {
     refresh = `ausculta_rt_${randomToken()}`;
-    tokens.push({ token_hash: hashToken(refresh), grant_id: grant.id, kind: 'refresh', scope: grant.scope, created_at: now, expires_at: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS) });
+    const expiresAt = Math.min(now.getTime() + REFRESH_TOKEN_TTL_MS, grant.created_at.getTime() + GRANT_MAX_AGE_MS);
+    tokens.push({ token_hash: hashToken(refresh), grant_id: grant.id, kind: 'refresh', scope: grant.scope, created_at: now, expires_at: new Date(expiresAt) });
   }
   await q.insertInto('oauth_tokens').values(tokens).execute();
   await q.updateTable('oauth_grants').set({ last_used_at: now }).where('id', '=', grant.id).execute();
@@ -285,7 +289,8 @@ export async function refreshTokens(db: Db, context: RequestContext, client: Cli
     }
     const grant = await grantOf(tx, spent.grant_id);
     const active = await tx.selectFrom('oauth_clients').select('id').where('id', '=', client.id).where('revoked_at', 'is', null).executeTakeFirst();
-    if (!grant || grant.revoked_at || grant.client_id !== client.id || !active || spent.expires_at.getTime() <= now.getTime()) return { refused: true } as const;
+    const expired = spent.expires_at.getTime() <= now.getTime() || (grant !== undefined && grant.created_at.getTime() + GRANT_MAX_AGE_MS <= now.getTime());
+    if (!grant || grant.revoked_at || grant.client_id !== client.id || !active || expired) return { refused: true } as const;
     return { tokens: await issueTokens(tx, grant, narrowedScope(grant.scope, form['scope']), now) } as const;
   });
   if ('tokens' in outcome) return outcome.tokens;
@@ -334,7 +339,7 @@ export interface GrantSummary {
   lastUsedAt: string | null;
 }
 
-export async function grantsOf(q: Queryable, userId: string): Promise<GrantSummary[]> {
+export async function grantsOf(q: Queryable, userId: string, now: Date): Promise<GrantSummary[]> {
   const rows = await q
     .selectFrom('oauth_grants as g')
     .innerJoin('oauth_clients as c', 'c.id', 'g.client_id')
@@ -343,6 +348,7 @@ export async function grantsOf(q: Queryable, userId: string): Promise<GrantSumma
     .where('g.user_id', '=', userId)
     .where('g.revoked_at', 'is', null)
     .where('c.revoked_at', 'is', null)
+    .where('g.created_at', '>', new Date(now.getTime() - GRANT_MAX_AGE_MS))
     .orderBy('g.created_at', 'desc')
     .execute();
   return rows.map((row) => ({ id: row.id, clientName: row.name, organisation: row.organisation, scopes: row.scope.split(' '), createdAt: row.created_at.toISOString(), lastUsedAt: row.last_used_at?.toISOString() ?? null }));
@@ -392,6 +398,7 @@ export async function tokenHolder(db: Db, token: string, now: Date): Promise<Tok
     .where('t.kind', '=', 'access')
     .where('t.expires_at', '>', now)
     .where('g.revoked_at', 'is', null)
+    .where('g.created_at', '>', new Date(now.getTime() - GRANT_MAX_AGE_MS))
     .where('c.revoked_at', 'is', null)
     .executeTakeFirst();
   if (!row) return null;

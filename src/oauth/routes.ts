@@ -153,7 +153,7 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
       return { redirect };
     });
 
-    scope.get('/api/oauth/grants', { schema: { tags: ['oauth'] } }, async (request) => ({ grants: await grantsOf(db, sessionOf(request).userId) }));
+    scope.get('/api/oauth/grants', { schema: { tags: ['oauth'] } }, async (request) => ({ grants: await grantsOf(db, sessionOf(request).userId, now()) }));
 
     scope.delete('/api/oauth/grants/:id', { schema: { tags: ['oauth'], params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } }, async (request, reply) => {
       const { id } = request.params as { id: string };

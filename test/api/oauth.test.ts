@@ -388,4 +388,19 @@ describe('lifetimes', () => {
     server.advanceClock(15 * 60_000 + 1_000);
     expect((await bearer(tokens.access_token, `Patient/${otherPatient.userId}`)).status).toBe(401);
   });
+
+  it('ends a grant a year after it was given, even when its refresh tokens are used every month', async () => {
+    const patient = await signUpPatient(server, setting.organisationId);
+    await enrolTotp(server, patient);
+    const { app, tokens } = await authorise(patient, 'patient/Patient.r offline_access', await configure(confidentialApp.clientId, oidc.ClientSecretPost(confidentialApp.secret)));
+    let refresh = tokens.refresh_token!;
+    for (let month = 0; month < 12; month++) {
+      server.advanceClock(29 * 24 * 3600_000);
+      const refreshed = await oidc.refreshTokenGrant(app, refresh);
+      expect((await bearer(refreshed.access_token, `Patient/${patient.userId}`)).status).toBe(200);
+      refresh = refreshed.refresh_token!;
+    }
+    server.advanceClock(20 * 24 * 3600_000); // 368 days after the consent
+    await expect(oidc.refreshTokenGrant(app, refresh)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
 });
