@@ -5,6 +5,7 @@ import { recordSecurityEvent, type RequestContext } from '../audit/security-even
 import { hashToken, randomToken } from '../kernel/crypto.js';
 import type { Db, Queryable } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
+import { GRANT_MAX_AGE_MS } from './authorization.js';
 
 export interface Application {
   id: string;
@@ -14,6 +15,8 @@ export interface Application {
   confidential: boolean;
   createdAt: string;
   revokedAt: string | null;
+  /** People whose grant to it is in force (what revoking it would stop). */
+  activeGrants: number;
 }
 
 export interface NewApplication {
@@ -50,7 +53,7 @@ function invalid(uri: string, index: number, fr: string, en: string): AppError {
 
 type ApplicationRow = { id: string; client_id: string; name: string; redirect_uris: string[]; secret_hash: string | null; created_at: Date; revoked_at: Date | null };
 
-function toApplication(row: ApplicationRow): Application {
+function toApplication(row: ApplicationRow, activeGrants = 0): Application {
   return {
     id: row.id,
     clientId: row.client_id,
@@ -59,14 +62,25 @@ function toApplication(row: ApplicationRow): Application {
     confidential: row.secret_hash !== null,
     createdAt: row.created_at.toISOString(),
     revokedAt: row.revoked_at?.toISOString() ?? null,
+    activeGrants,
   };
 }
 
 const COLUMNS = ['id', 'client_id', 'name', 'redirect_uris', 'secret_hash', 'created_at', 'revoked_at'] as const;
 
-export async function listApplications(q: Queryable, organisationId: string): Promise<Application[]> {
+export async function listApplications(q: Queryable, organisationId: string, now: Date): Promise<Application[]> {
   const rows = await q.selectFrom('oauth_clients').select(COLUMNS).where('organisation_id', '=', organisationId).orderBy('created_at', 'desc').execute();
-  return rows.map(toApplication);
+  if (rows.length === 0) return [];
+  const counts = await q
+    .selectFrom('oauth_grants')
+    .select(['client_id', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('client_id', 'in', rows.map((row) => row.id))
+    .where('revoked_at', 'is', null)
+    .where('created_at', '>', new Date(now.getTime() - GRANT_MAX_AGE_MS))
+    .groupBy('client_id')
+    .execute();
+  const countOf = new Map(counts.map((count) => [count.client_id, Number(count.n)]));
+  return rows.map((row) => toApplication(row, countOf.get(row.id) ?? 0));
 }
 
 /** Registers an application; the secret of a confidential one is returned once and stored hashed. */

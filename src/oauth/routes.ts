@@ -172,7 +172,7 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
 
     scope.get('/api/admin/organisations/:orgId/applications', { schema: { tags: ['admin'], params: OrgParams } }, async (request) => {
       const { orgId } = request.params as { orgId: string };
-      return { applications: await listApplications(db, orgId) };
+      return { applications: await listApplications(db, orgId, now()) };
     });
 
     scope.post('/api/admin/organisations/:orgId/applications', { schema: { tags: ['admin'], params: OrgParams, body: ApplicationBody } }, async (request, reply) => {

@@ -355,6 +355,11 @@ describe('revocation', () => {
     await expect(oidc.refreshTokenGrant(first.app, first.tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
 
     const second = await authorise(otherPatient, 'patient/Patient.r offline_access');
+    // The administrator sees how many people the application acts for.
+    const listed = await setting.admin.client.get(`/api/admin/organisations/${setting.organisationId}/applications`);
+    const activeGrants = await server.services.db.selectFrom('oauth_grants').select('user_id').where('client_id', '=', publicApp.id).where('revoked_at', 'is', null).execute();
+    expect(listed.body.applications.find((a: { id: string }) => a.id === publicApp.id).activeGrants).toBe(activeGrants.length);
+    expect(activeGrants.map((grant) => grant.user_id)).toContain(otherPatient.userId);
     await oidc.tokenRevocation(second.app, second.tokens.refresh_token!);
     expect((await bearer(second.tokens.access_token, `Patient/${otherPatient.userId}`)).status).toBe(401);
 

@@ -16,6 +16,8 @@ interface Application {
   confidential: boolean;
   createdAt: string;
   revokedAt: string | null;
+  /** People whose authorisation is in force. */
+  activeGrants?: number;
 }
 
 const MAX_REDIRECT_URIS = 5;
@@ -47,6 +49,7 @@ const fr = {
   publicBadge: 'Publique (PKCE)',
   revokedBadge: 'Révoquée',
   created: 'Enregistrée le',
+  grants: (n: number) => (n === 0 ? 'aucune personne ne l’a autorisée' : n === 1 ? 'autorisée par 1 personne' : `autorisée par ${n} personnes`),
   revokedOn: 'révoquée le',
   revoke: 'Révoquer',
   revokeLabel: (name: string) => `Révoquer l’application ${name}`,
@@ -80,6 +83,7 @@ const en: typeof fr = {
   publicBadge: 'Public (PKCE)',
   revokedBadge: 'Revoked',
   created: 'Registered on',
+  grants: (n: number) => (n === 0 ? 'authorised by nobody' : n === 1 ? 'authorised by 1 person' : `authorised by ${n} people`),
   revokedOn: 'revoked on',
   revoke: 'Revoke',
   revokeLabel: (name) => `Revoke the application ${name}`,
@@ -254,6 +258,7 @@ export function AdminApplications({ orgId }: { orgId: string }) {
               <span className="hint">
                 {a.created} {formatDateTime(t, application.createdAt)}
                 {application.revokedAt && ` · ${a.revokedOn} ${formatDateTime(t, application.revokedAt)}`}
+                {!application.revokedAt && application.activeGrants !== undefined && ` · ${a.grants(application.activeGrants)}`}
               </span>
             </div>
             {!application.revokedAt && (
