@@ -1,12 +1,13 @@
 // The patient's right to take their data away (GDPR art. 20): GET /api/me/export gives one zip holding
 // everything the record has about them as a FHIR R4 Bundle (bundle.json, the same as Patient/$everything)
-// and their prescriptions and signed reports as PDFs. One gate decision (record.read, patient_self), traced as an export.
+// their prescriptions and signed reports as PDFs, and the applications they authorised (applications.json). One gate decision (record.read, patient_self), traced as an export.
 import type { FastifyInstance } from 'fastify';
 import { zipSync, strToU8 } from 'fflate';
 import { gatedRead } from '../access/gated.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import { contextOf } from '../kernel/http.js';
 import { prescriptionPdf } from '../prescriptions/pdf.js';
+import { grantsOf } from '../oauth/authorization.js';
 import { reportPdf } from '../reports/pdf.js';
 import type { Services } from '../services.js';
 import { patientEverything } from './everything.js';
@@ -17,6 +18,8 @@ bundle.json   toutes les données de votre dossier au format FHIR R4 (Bundle), l
               all the data of your record as a FHIR R4 Bundle, readable by other health software
 ordonnances/  vos ordonnances en PDF / your prescriptions as PDF
 comptes-rendus/  vos comptes rendus de consultation signés en PDF / your signed consultation reports as PDF
+applications.json  les applications que vous avez autorisées à accéder à vos données en votre nom (OAuth)
+                   the applications you authorised to access your data on your behalf (OAuth)
 `;
 
 export function exportRoutes(app: FastifyInstance, services: Services): void {
@@ -41,6 +44,8 @@ export function exportRoutes(app: FastifyInstance, services: Services): void {
       const files: Record<string, Uint8Array> = {
         'LISEZMOI.txt': strToU8(README),
         'bundle.json': strToU8(JSON.stringify(bundle, null, 1)),
+        // Not clinical data, but data about them: who may act on their behalf, since when, for what.
+        'applications.json': strToU8(JSON.stringify(await grantsOf(db, session.userId, now), null, 1)),
       };
       const verifyUrl = `${config.publicUrl}/#/ordonnance/verifier`;
       for (const record of prescriptions) files[`ordonnances/ordonnance-${record.number}.pdf`] = await prescriptionPdf(record, verifyUrl);

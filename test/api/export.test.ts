@@ -103,7 +103,8 @@ describe('export', () => {
     const reportFiles = Object.keys(files).filter((name) => name.startsWith('comptes-rendus/'));
     expect(reportFiles).toHaveLength(2);
     for (const name of reportFiles) expect(name).toMatch(/^comptes-rendus\/compte-rendu-\d{4}-\d\d-\d\d-[0-9a-f]{8}-v[12]\.pdf$/);
-    expect(Object.keys(files).sort()).toEqual(['LISEZMOI.txt', 'bundle.json', ...numbers.map((n) => `ordonnances/ordonnance-${n}.pdf`), ...reportFiles].sort());
+    expect(JSON.parse(strFromU8(files['applications.json']!))).toEqual([]);
+    expect(Object.keys(files).sort()).toEqual(['LISEZMOI.txt', 'applications.json', 'bundle.json', ...numbers.map((n) => `ordonnances/ordonnance-${n}.pdf`), ...reportFiles].sort());
     for (const number of numbers) expect(strFromU8(files[`ordonnances/ordonnance-${number}.pdf`]!.subarray(0, 5))).toBe('%PDF-');
     await expectComplete(JSON.parse(strFromU8(files['bundle.json']!)));
     await server.services.audit.integrator.flush();

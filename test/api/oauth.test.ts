@@ -4,6 +4,7 @@
 // FHIR API narrowed by scopes and still decided by the gate (and traced with the application's id),
 // refresh rotation with replay detection, revocation by the user, the administrator and RFC 7009, and
 // the errors of each step.
+import { strFromU8, unzipSync } from 'fflate';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../support/client.js';
@@ -349,6 +350,10 @@ describe('revocation', () => {
     const grants = await otherPatient.client.get('/api/oauth/grants');
     const grant = grants.body.grants.find((g: { clientName: string }) => g.clientName === 'Agenda santé');
     expect(grant).toMatchObject({ organisation: 'Centre de santé de test', scopes: ['patient/Patient.r', 'offline_access'] });
+    // The patient's export lists it too.
+    const exported = await otherPatient.client.bytes('/api/me/export');
+    const inZip = JSON.parse(strFromU8(unzipSync(new Uint8Array(exported.body))['applications.json']!));
+    expect(inZip.find((g: { id: string }) => g.id === grant.id)).toMatchObject({ clientName: 'Agenda santé', scopes: ['patient/Patient.r', 'offline_access'] });
     expect((await setting.patient.client.request('DELETE', `/api/oauth/grants/${grant.id}`)).status).toBe(404);
     expect((await otherPatient.client.request('DELETE', `/api/oauth/grants/${grant.id}`)).status).toBe(204);
     expect((await bearer(first.tokens.access_token, `Patient/${otherPatient.userId}`)).status).toBe(401);
