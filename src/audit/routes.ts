@@ -101,7 +101,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
             purpose: row.purpose,
             reason: row.reason,
             // The software that acted for the actor (an OAuth application), if any.
-            application: applicationOf(row.detail) ? { clientId: applicationOf(row.detail), name: applications.get(applicationOf(row.detail)!) ?? null } : null,
+            application: applicationEntry(applicationOf(row.detail), applications),
             proof: checkpoint ? b64(await inclusionProofFor(tx, Number(row.leaf_index), checkpoint.size, services.audit.tiles)) : [],
           })),
         );
@@ -217,6 +217,8 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     const application = (detail as Record<string, unknown> | null)?.['application'];
     return typeof application === 'string' ? application : null;
   };
+
+  const applicationEntry = (clientId: string | null, names: Map<string, string>) => (clientId ? { clientId, name: names.get(clientId) ?? null } : null);
 
   async function applicationNamesOf(q: Queryable, clientIds: Array<string | null>): Promise<Map<string, string>> {
     const unique = [...new Set(clientIds.filter((id): id is string => id !== null))];
