@@ -3,9 +3,9 @@
 // (`gated`), or for a read the decision's own statement, committed before anything is read (`gatedRead`).
 // An allowed decision is a value only this module can make; every repository that reads or writes
 // patient data takes one as its first argument, so no route reaches patient data around the gate.
-import { sql } from 'kysely';
+import { sql, type Compilable, type Expression } from 'kysely';
 import { appendAuditEntry, conditionalAuditInsert, type AuditContext, type AuditEntryInput } from '../audit/log.js';
-import type { Queryable } from '../kernel/db.js';
+import { PREPARED, type Queryable } from '../kernel/db.js';
 import type { RelationshipKind } from '../kernel/schema.js';
 import { judge, type Action, type Basis, type DecisionRequest, type DenialReason, type GateFacts, type Purpose, type Verdict } from './rules.js';
 
@@ -79,23 +79,67 @@ export interface DecisionInput<A extends Action = Action> {
 }
 
 export async function decide<A extends Action>(q: Queryable, input: DecisionInput<A>): Promise<Decision<A>> {
+  return (await decideWith(q, input, undefined)).decision;
+}
+
+/** A SELECT built by a repository (a Kysely query builder): compiled by the gate into its own statement. */
+export type ReadQuery<Row> = Expression<unknown> & Compilable<Row>;
+
+/**
+ * A read that a repository prepares for one patient and that only the gate runs: within the statement
+ * that confirms the decision's facts and writes its entry when the gate holds a guess (decision, trace
+ * and read in one round trip, one snapshot), else on its own once the decision is allowed and its entry
+ * written. The query it holds cannot be taken out of it but by this module.
+ */
+export class GuardedRead<A extends Action, Row> {
+  readonly #query: ReadQuery<Row>;
+  readonly actions: readonly A[];
+  readonly patientId: string;
+
+  constructor(actions: readonly A[], patientId: string, query: ReadQuery<Row>) {
+    this.actions = actions;
+    this.patientId = patientId;
+    this.#query = query;
+  }
+
+  static queryOf<Row>(token: typeof ISSUED_BY_GATE, read: GuardedRead<Action, Row>): ReadQuery<Row> {
+    if (token !== ISSUED_BY_GATE) throw new Error('only the access gate runs guarded reads');
+    return read.#query;
+  }
+}
+
+/**
+ * `decide`, and on an allowed decision the guarded read's rows (none on a denial: the read never runs).
+ * Trace first, as `gatedRead`: the rows leave the database only with the statement that committed the
+ * entry (autocommit), or after it.
+ */
+export async function decideAndRead<A extends Action, Row>(q: Queryable, input: DecisionInput<A>, read: GuardedRead<A, Row>): Promise<{ decision: Decision<A>; rows: Row[] }> {
+  if (read.patientId !== input.patientId || !read.actions.includes(input.action)) throw new Error('gate: a guarded read for another patient or action');
+  const query = GuardedRead.queryOf(ISSUED_BY_GATE, read as GuardedRead<Action, Row>);
+  const { decision, rows } = await decideWith(q, input, query);
+  if (!decision.allowed) return { decision, rows: [] };
+  return { decision, rows: rows ?? (await q.executeQuery(query.compile())).rows };
+}
+
+async function decideWith<A extends Action, Row>(q: Queryable, input: DecisionInput<A>, read: ReadQuery<Row> | undefined): Promise<{ decision: Decision<A>; rows?: Row[] | undefined }> {
   const { actor, patientId, action, purpose, now } = input;
   const request = { isSelf: actor.userId === patientId, secondFactorVerified: actor.secondFactorVerified, action, purpose };
   let verdict: Verdict;
+  let rows: Row[] | undefined;
   if (actor.ownRecordOnly && !request.isSelf) {
     // Outside the application's scopes: nothing is looked up, the denial does not depend on the patient.
     verdict = { allowed: false, reason: 'outside_scope' };
     await appendAuditEntry(q, input.context, entryOf(input, verdict), now);
   } else if (actor.secondFactorVerified) {
-    verdict = await judgeAndTrace(q, input, request);
+    ({ verdict, rows } = await judgeAndTrace(q, input, request, read));
   } else {
     // Without a second factor, nothing is looked up: the denial does not depend on the patient.
     verdict = judge(NO_FACTS, request);
     await appendAuditEntry(q, input.context, entryOf(input, verdict), now);
   }
 
-  if (!verdict.allowed) return { allowed: false, reason: verdict.reason, actorId: actor.userId, patientId, action };
-  return AllowedDecision.issue<A>(ISSUED_BY_GATE, {
+  if (!verdict.allowed) return { decision: { allowed: false, reason: verdict.reason, actorId: actor.userId, patientId, action } };
+  const decision = AllowedDecision.issue<A>(ISSUED_BY_GATE, {
     actorId: actor.userId,
     patientId,
     action,
@@ -104,6 +148,7 @@ export async function decide<A extends Action>(q: Queryable, input: DecisionInpu
     organisationId: verdict.organisationId,
     decidedAt: now,
   });
+  return { decision, rows };
 }
 
 /** The decision's audit entry (never clinical content). */
@@ -145,53 +190,85 @@ const NO_FACTS: GateFacts = { patientOrganisations: [], professionalRoles: [], r
  *   c<org>:<kind>             an active care relationship between them, in <org>
  *   e                         an open emergency access of the actor on the patient
  *   x                         an active opposition of the patient against the actor
- * The gate keeps the last text seen for each (actor, patient) as a guess. With a guess, it judges the
- * guessed facts first and sends the entry of that verdict with the read, as a data-modifying CTE written
- * only if the facts read by the same statement are exactly the guessed ones: then the decision rests on
- * the facts as they are, read and traced in one statement. Otherwise (no guess, or the facts changed) the
- * gate judges the facts the statement returned and appends the entry with a second statement. The guess
- * only saves a statement: no decision is ever taken on facts the database did not just confirm.
+ * The gate keeps the last text seen for each (actor, patient) as a guess, and for a pair it has not seen,
+ * the last text seen for the actor with any patient: the words name organisations and kinds, not the
+ * patient, so a doctor's patients mostly share one text. With a guess, it judges the guessed facts first
+ * and sends the entry of that verdict with the read, as a data-modifying CTE written only if the facts
+ * read by the same statement are exactly the guessed ones: then the decision rests on the facts as they
+ * are, read and traced in one statement. Otherwise (no guess, or the facts differ) the gate judges the
+ * facts the statement returned and appends the entry with a second statement. The guess only saves a
+ * statement: no decision is ever taken on facts the database did not just confirm.
+ * With a guarded read, the guessed statement also carries the read, conditioned on the entry written by
+ * the same statement: rows come back only with the decision's trace, in the same snapshot as its facts.
  */
 const FACTS_REMEMBERED = 10_000;
-const lastFacts = new Map<string, string>();
+const lastFactsOfPair = new Map<string, string>();
+const lastFactsOfActor = new Map<string, string>();
 
-function remember(key: string, facts: string): void {
-  lastFacts.delete(key);
-  lastFacts.set(key, facts);
-  if (lastFacts.size > FACTS_REMEMBERED) lastFacts.delete(lastFacts.keys().next().value!);
+function remember(map: Map<string, string>, key: string, facts: string): void {
+  map.delete(key);
+  map.set(key, facts);
+  if (map.size > FACTS_REMEMBERED) map.delete(map.keys().next().value!);
 }
 
 /** Benchmarks and tests: forget every guess, so that the next decision of each pair takes two statements. */
 export function forgetFactsGuesses(): void {
-  lastFacts.clear();
+  lastFactsOfPair.clear();
+  lastFactsOfActor.clear();
 }
 
-async function judgeAndTrace(q: Queryable, input: DecisionInput, request: DecisionRequest): Promise<Verdict> {
+/** The result columns the gate adds to a guarded read's rows (a read must not use these names). */
+const GATE_COLUMNS = ['gate_facts', 'gate_traced', 'gate_row'] as const;
+
+async function judgeAndTrace<Row>(q: Queryable, input: DecisionInput, request: DecisionRequest, read: ReadQuery<Row> | undefined): Promise<{ verdict: Verdict; rows?: Row[] }> {
   const { actor, patientId, now } = input;
   const key = `${actor.userId} ${patientId}`;
-  const guess = lastFacts.get(key);
+  const guess = lastFactsOfPair.get(key) ?? lastFactsOfActor.get(actor.userId);
   const guessed = guess === undefined ? undefined : judge(factsFrom(guess, actor.userId, patientId), request);
   // access_facts (migration 0010): the facts query as a PL/pgSQL function, its plan prepared once per
   // connection; STABLE, so it reads with this statement's snapshot, the one the conditional entry is written in.
-  const { rows } = await sql<{ facts: string; traced: number | string }>`
-    WITH facts AS (SELECT access_facts(${actor.userId}::uuid, ${patientId}::uuid, ${now}::timestamptz) AS facts)${
-      guessed === undefined
-        ? sql` SELECT facts, 0 AS traced FROM facts`
-        : sql`, entry AS (${conditionalAuditInsert(input.context, entryOf(input, guessed), now, sql`facts`, sql`facts.facts = ${guess}::text`)})
-      SELECT facts, (SELECT count(*) FROM entry)::int AS traced FROM facts`
-    }`.execute(q);
-  const { facts, traced } = rows[0]!;
-  remember(key, facts);
-  // A number, whichever way the driver hands it over: whether the entry is written decides the rest.
-  const written = Number(traced);
-  if (written !== 0 && written !== 1) throw new Error(`gate: ${String(traced)} entries written for one decision`);
-  if (written === 1) {
-    if (facts !== guess || guessed === undefined) throw new Error('gate: entry written for facts other than those read');
-    return guessed;
+  const facts = sql`facts AS (SELECT access_facts(${actor.userId}::uuid, ${patientId}::uuid, ${now}::timestamptz) AS facts)`;
+  const entry = () => sql`entry AS (${conditionalAuditInsert(input.context, entryOf(input, guessed!), now, sql`facts`, sql`facts.facts = ${guess}::text`)})`;
+  // Prepared on PostgreSQL: planning this statement cost more than running it (bench/README.md).
+  const prepared = sql.raw(PREPARED);
+  let statement;
+  if (guessed === undefined) statement = sql`${prepared}WITH ${facts} SELECT facts AS gate_facts, 0 AS gate_traced FROM facts`;
+  // A guessed denial never carries the read: no patient data leaves the database on a refusal.
+  else if (read === undefined || !guessed.allowed) statement = sql`${prepared}WITH ${facts}, ${entry()} SELECT facts AS gate_facts, (SELECT count(*) FROM entry)::int AS gate_traced FROM facts`;
+  else {
+    // The read runs only when the entry was written (a one-time filter on the outer row); row_number keeps its order.
+    statement = sql`${prepared}WITH ${facts}, ${entry()}, head AS (SELECT facts, (SELECT count(*) FROM entry)::int AS traced FROM facts)
+      SELECT head.facts AS gate_facts, head.traced AS gate_traced, work.* FROM head
+      LEFT JOIN LATERAL (SELECT row_number() OVER () AS gate_row, w.* FROM ${read} AS w WHERE head.traced = 1) AS work ON true
+      ORDER BY work.gate_row`;
   }
-  const verdict = judge(factsFrom(facts, actor.userId, patientId), request);
+  const { rows } = await statement.execute(q);
+  const first = rows[0] as { gate_facts: string; gate_traced: number | string };
+  const factsRead = first.gate_facts;
+  remember(lastFactsOfPair, key, factsRead);
+  remember(lastFactsOfActor, actor.userId, factsRead);
+  // A number, whichever way the driver hands it over: whether the entry is written decides the rest.
+  const written = Number(first.gate_traced);
+  if (written !== 0 && written !== 1) throw new Error(`gate: ${String(first.gate_traced)} entries written for one decision`);
+  if (written === 1) {
+    if (factsRead !== guess || guessed === undefined) throw new Error('gate: entry written for facts other than those read');
+    if (read === undefined || !guessed.allowed) return { verdict: guessed };
+    return { verdict: guessed, rows: rowsOfRead<Row>(rows as Array<Record<string, unknown>>) };
+  }
+  const verdict = judge(factsFrom(factsRead, actor.userId, patientId), request);
   await appendAuditEntry(q, input.context, entryOf(input, verdict), now);
-  return verdict;
+  return { verdict };
+}
+
+/** A guarded read's own rows out of the gate's statement: the rows it numbered, without the gate's columns. */
+function rowsOfRead<Row>(rows: Array<Record<string, unknown>>): Row[] {
+  return rows
+    .filter((row) => row['gate_row'] !== null)
+    .map((row) => {
+      const own = { ...row };
+      for (const column of GATE_COLUMNS) delete own[column];
+      return own as Row;
+    });
 }
 
 /** The canonical text back into facts, with the gate's short-cuts: only the patient's organisations count. */

@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import type { Db, Queryable, Tx } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
-import { decide, type Action, type AllowedDecision, type DecisionInput, type DeniedDecision } from './gate.js';
+import { decide, decideAndRead, type Action, type AllowedDecision, type DecisionInput, type DeniedDecision, type GuardedRead } from './gate.js';
 
 /** Every denial is "not found", except a missing second factor, which the person can fix. */
 export function denialError(decision: DeniedDecision): AppError {
@@ -57,4 +57,16 @@ export async function gatedRead<A extends Action, T>(db: Db, input: DecisionInpu
   const decision = await decide(db, input);
   if (!decision.allowed) throw denialError(decision);
   return work(db, decision);
+}
+
+/**
+ * `gatedRead` whose first read a repository prepared as a `GuardedRead`: when the gate holds a guess of
+ * the facts (nearly always), the decision, its entry and that read are one statement — the rows come
+ * back only with the entry committed by the same statement. Returns the allowed decision, for the reads
+ * that follow (as in `gatedRead`), and the rows.
+ */
+export async function gatedSelect<A extends Action, Row>(db: Db, input: DecisionInput<A>, read: GuardedRead<A, Row>): Promise<{ decision: AllowedDecision<A>; rows: Row[] }> {
+  const { decision, rows } = await decideAndRead(db, input, read);
+  if (!decision.allowed) throw denialError(decision);
+  return { decision, rows };
 }

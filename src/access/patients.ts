@@ -2,8 +2,10 @@
 // and a professional's view of a patient (identity traits, INS status, care team). Each read takes
 // the gate's allowed decision for it.
 import { sql } from 'kysely';
-import type { Queryable } from '../kernel/db.js';
-import { assertDecision, type AllowedDecision } from './gate.js';
+import type { Db, Queryable } from '../kernel/db.js';
+import { AppError } from '../kernel/errors.js';
+import { assertDecision, GuardedRead, type AllowedDecision, type DecisionInput } from './gate.js';
+import { gatedSelect } from './gated.js';
 
 export interface ProfessionalView {
   id: string;
@@ -110,16 +112,31 @@ export async function professionalsForPatient(q: Queryable, decision: AllowedDec
   return { professionals: [...byKey.values()] };
 }
 
+// A date as written (YYYY-MM-DD): the drivers would turn it into a local-midnight Date.
+const identityOf = (q: Queryable, patientId: string) =>
+  q
+    .selectFrom('users')
+    .innerJoin('patient_identities', 'patient_identities.user_id', 'users.id')
+    .select(['users.id', 'users.display_name', 'birth_name', 'first_names', sql<string>`to_char(birth_date, 'YYYY-MM-DD')`.as('birth_date'), 'sex', 'birthplace_code', 'ins_nir', 'identity_status'])
+    .where('users.id', '=', patientId);
+type IdentityRow = Awaited<ReturnType<ReturnType<typeof identityOf>['executeTakeFirstOrThrow']>>;
+
 /** What a professional sees of a patient: identity traits, INS status and the active care team. */
 export async function patientSummary(q: Queryable, decision: AllowedDecision<'patient.read'>, now: Date) {
   assertDecision(decision, 'patient.read');
-  const row = await q
-    .selectFrom('users')
-    .innerJoin('patient_identities', 'patient_identities.user_id', 'users.id')
-    // A date as written (YYYY-MM-DD): the drivers would turn it into a local-midnight Date.
-    .select(['users.id', 'users.display_name', 'birth_name', 'first_names', sql<string>`to_char(birth_date, 'YYYY-MM-DD')`.as('birth_date'), 'sex', 'birthplace_code', 'ins_nir', 'identity_status'])
-    .where('users.id', '=', decision.patientId)
-    .executeTakeFirstOrThrow();
+  return summaryOf(q, decision, await identityOf(q, decision.patientId).executeTakeFirst(), now);
+}
+
+/** `patientSummary` behind the gate, its identity read in the decision's own statement (`gatedSelect`). */
+export async function readPatientSummary(db: Db, input: DecisionInput<'patient.read'>) {
+  const { decision, rows } = await gatedSelect(db, input, new GuardedRead(['patient.read'], input.patientId, identityOf(db, input.patientId)));
+  return summaryOf(db, decision, rows[0], input.now);
+}
+
+async function summaryOf(q: Queryable, decision: AllowedDecision<'patient.read'>, row: IdentityRow | undefined, now: Date) {
+  assertDecision(decision, 'patient.read');
+  // A person the gate let through has an identity; without one there is nothing to show.
+  if (!row) throw new AppError('not_found');
   return {
     id: row.id,
     displayName: row.display_name,

@@ -11,7 +11,7 @@ import { authenticate, sessionOf } from '../identity/guard.js';
 import { openEmergencyAccess, REASON_MAX_LENGTH, REASON_MIN_LENGTH } from './break-glass.js';
 import { decide, PURPOSES, type Purpose } from './gate.js';
 import { gated, gatedRead } from './gated.js';
-import { candidatePatients, careOverview, patientSummary, professionalsForPatient } from './patients.js';
+import { candidatePatients, careOverview, patientSummary, professionalsForPatient, readPatientSummary } from './patients.js';
 import { addCareTeamMember, declareAttendingDoctor, endRelationship, opposeProfessional, withdrawOpposition } from './relationships.js';
 import { askGate } from './ask.js';
 
@@ -103,7 +103,7 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
       const { patientId } = request.params as { patientId: string };
       const { purpose = 'care' } = request.query as { purpose?: Purpose };
       const input = askGate(request, new Date(services.now()), patientId, 'patient.read', purpose);
-      return gatedRead(db, input, (tx, decision) => patientSummary(tx, decision, input.now));
+      return readPatientSummary(db, input);
     });
 
     // The professionals of the patient's organisations, for the attending doctor choosing a care-team

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { assertDecision, decide, type AllowedDecision, type DecisionInput, type Purpose } from '../access/gate.js';
-import { gated, gatedRead } from '../access/gated.js';
+import { gated, gatedRead, gatedSelect } from '../access/gated.js';
 import { careOverview } from '../access/patients.js';
 import type { Action } from '../access/rules.js';
 import { appendAuditEntry } from '../audit/log.js';
@@ -23,7 +23,7 @@ import { readReport, reportOwner, signedReportsOfPatient } from '../reports/repo
 import { REPORT_TYPE } from '../reports/sections.js';
 import { documentOwner, documentsOfPatient, summarise, type StoredDocument } from '../records/documents.js';
 import { conditionOwner, conditionsOf } from '../records/conditions.js';
-import { checkObservation, observationOwner, observationsOf, recordObservation } from '../records/observations.js';
+import { checkObservation, foundObservations, observationOwner, observationsRead, recordObservation } from '../records/observations.js';
 import { callerOf, fhirAuthenticate, requireScope } from '../oauth/bearer.js';
 import type { Services } from '../services.js';
 import { auditEventResource } from './audit-events.js';
@@ -279,9 +279,11 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           const { id } = request.params as { id: string };
           const patientId = UUID.test(id) ? await observationOwner(db, id) : null;
           if (!patientId) throw notFound('Observation', id);
-          const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'Observation', id }), (tx, decision) => observationsOf(tx, decision, { id }));
-          if (found.rows.length === 0) throw notFound('Observation', id);
-          return reply.type(FHIR_JSON).send(observationResource(found.rows[0]!));
+          // Decision, trace and read in one statement (gatedSelect); the owner lookup above is the other one.
+          const read = await gatedSelect(db, ask(request, patientId, 'record.read', { type: 'Observation', id }), observationsRead(db, patientId, { id }));
+          const { rows } = await foundObservations(db, read.decision, { id }, read.rows);
+          if (rows.length === 0) throw notFound('Observation', id);
+          return reply.type(FHIR_JSON).send(observationResource(rows[0]!));
         });
 
         authenticated.get('/Observation', async (request, reply) => {
@@ -293,9 +295,9 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           const code = single(query, 'code');
           // code=[system|]code[,…]: any of them (LOINC only).
           const codes = code?.split(',').map(token).filter((t) => t.system === undefined || t.system === 'http://loinc.org').map((t) => t.code);
-          const found = await gatedRead(db, ask(request, patientId, 'record.read', { type: 'fhir_search_Observation', id: patientId }), (tx, decision) =>
-            observationsOf(tx, decision, { codes, from: bounds.from, to: bounds.to, limit: paging.count, offset: paging.offset }),
-          );
+          const filter = { codes, from: bounds.from, to: bounds.to, limit: paging.count, offset: paging.offset };
+          const read = await gatedSelect(db, ask(request, patientId, 'record.read', { type: 'fhir_search_Observation', id: patientId }), observationsRead(db, patientId, filter));
+          const found = await foundObservations(db, read.decision, filter, read.rows);
           return reply.type(FHIR_JSON).send(searchset(base, 'Observation', query, paging, found.total, found.rows.map(observationResource)));
         });
 

@@ -1,5 +1,6 @@
 // The one database handle: PostgreSQL when DATABASE_URL is set, embedded PGlite otherwise.
 // Same migrations and queries on both (DESIGN invariant 8).
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -49,11 +50,45 @@ async function openPostgres(url: string, schema: string | undefined, max: number
     max,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
+  pool.on('connect', preparingMarkedStatements); // before any connection is made: every one of them
   if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   // The URL may choose the schema itself (…?options=-c search_path=x): migrations bookkeeping goes there too.
   const current = schema ?? (await pool.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? 'public';
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', schema: current, close: () => db.destroy() };
+}
+
+/**
+ * Put at the very start of a statement's text: on PostgreSQL it is sent as a named prepared statement,
+ * parsed and planned once per connection instead of at every execution. For the few hot statements
+ * whose planning costs more than their execution (the access gate's: a CTE with the facts function, the
+ * conditional audit entry and a read, once per decision; measured in bench/README.md). Only statements
+ * whose text takes a bounded number of shapes: each shape is kept on every connection. PGlite has one
+ * connection and no named statements through its API: the marker is a comment there, nothing more.
+ */
+export const PREPARED = '/* prepared */ ';
+
+/** A prepared statement's name: derived from its text, so one name never stands for two texts. */
+const preparedName = (text: string) => `p_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}`;
+
+/** Shapes kept per connection at most: a text that varies with its input (an IN list) stops being prepared. */
+const PREPARED_PER_CONNECTION = 256;
+
+function preparingMarkedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const names = new Set<string>();
+  // Kysely calls query(text, values); anything else goes through untouched.
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    if (args.length === 2 && typeof text === 'string' && text.startsWith(PREPARED) && Array.isArray(values)) {
+      const name = preparedName(text);
+      if (names.has(name) || names.size < PREPARED_PER_CONNECTION) {
+        names.add(name);
+        return query({ name, text, values });
+      }
+    }
+    return query(...args);
+  };
 }
 
 export function pgliteDirFor(dataDir: string): string {

@@ -2,8 +2,8 @@
 // and UCUM units (HL7 R4 vital-signs profiles, FR Core where it has one), and their storage. A blood
 // pressure is one observation with two values (systolic in `value`, diastolic in `value2`).
 import { randomUUID } from 'node:crypto';
-import { assertDecision, type AllowedDecision } from '../access/gate.js';
-import type { Selectable } from 'kysely';
+import { assertDecision, GuardedRead, type AllowedDecision } from '../access/gate.js';
+import { sql, type Selectable } from 'kysely';
 import type { Queryable } from '../kernel/db.js';
 import type { ObservationsTable } from '../kernel/schema.js';
 import { AppError } from '../kernel/errors.js';
@@ -114,19 +114,48 @@ export interface ObservationFilter {
   offset?: number | undefined;
 }
 
-/** A patient's observations, newest first, with the total matching count. */
-export async function observationsOf(q: Queryable, decision: AllowedDecision<'record.read'>, filter: ObservationFilter): Promise<{ total: number; rows: ObservationRow[] }> {
-  assertDecision(decision, 'record.read');
-  let select = q.selectFrom('observations').where('patient_id', '=', decision.patientId);
+function matching(q: Queryable, patientId: string, filter: ObservationFilter) {
+  let select = q.selectFrom('observations').where('patient_id', '=', patientId);
   if (filter.id) select = select.where('id', '=', filter.id);
   if (filter.codes) select = filter.codes.length === 0 ? select.where('code', '=', '') : select.where('code', 'in', filter.codes);
   if (filter.from) select = select.where('effective_at', '>=', filter.from);
   if (filter.to) select = select.where('effective_at', '<', filter.to);
-  let rows = select.select(COLUMNS).orderBy('effective_at', 'desc').orderBy('id');
+  return select;
+}
+
+/** The page, newest first, each row with the number of matching rows (a window count: one statement). */
+function pageOf(q: Queryable, patientId: string, filter: ObservationFilter) {
+  let rows = matching(q, patientId, filter)
+    .select(COLUMNS)
+    .select(sql<string>`count(*) OVER ()`.as('matching'))
+    .orderBy('effective_at', 'desc')
+    .orderBy('id');
   if (filter.limit !== undefined) rows = rows.limit(filter.limit).offset(filter.offset ?? 0);
-  const found = await rows.execute();
-  const total = filter.limit === undefined ? found.length : Number((await select.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
-  return { total, rows: found };
+  return rows;
+}
+type PageRow = ObservationRow & { matching: string | number };
+
+/** A patient's observations, newest first, with the total matching count. */
+export async function observationsOf(q: Queryable, decision: AllowedDecision<'record.read'>, filter: ObservationFilter): Promise<{ total: number; rows: ObservationRow[] }> {
+  assertDecision(decision, 'record.read');
+  return foundObservations(q, decision, filter, await pageOf(q, decision.patientId, filter).execute());
+}
+
+/** `observationsOf` as a read the gate runs in its decision's statement (`gatedSelect`); then `foundObservations`. */
+export function observationsRead(q: Queryable, patientId: string, filter: ObservationFilter): GuardedRead<'record.read', PageRow> {
+  return new GuardedRead(['record.read'], patientId, pageOf(q, patientId, filter));
+}
+
+/** The page's rows and total; the total is counted apart only for a page past the end (no row to carry it). */
+export async function foundObservations(q: Queryable, decision: AllowedDecision<'record.read'>, filter: ObservationFilter, page: PageRow[]): Promise<{ total: number; rows: ObservationRow[] }> {
+  assertDecision(decision, 'record.read');
+  const rows = page.map(({ matching: _matching, ...row }) => row);
+  if (page.length > 0) return { total: Number(page[0]!.matching), rows };
+  if (!filter.offset) return { total: 0, rows };
+  const counted = await matching(q, decision.patientId, filter)
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return { total: Number(counted.n), rows };
 }
 
 export async function observationOwner(q: Queryable, id: string): Promise<string | null> {

@@ -1,0 +1,47 @@
+// Statements marked PREPARED: on PostgreSQL, named prepared statements, at most a bounded number of shapes
+// per connection (a text that keeps changing falls back to unnamed statements, and still answers); on
+// PGlite the marker is only a comment.
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { openDatabase, PREPARED } from './db.js';
+
+const onPostgres = process.env['TEST_DB'] === 'postgres';
+
+describe('PREPARED statements', () => {
+  it.runIf(onPostgres)('are named prepared statements on PostgreSQL, at most 256 shapes per connection', async () => {
+    const schema = `d_${randomBytes(6).toString('hex')}`;
+    const handle = await openDatabase({ url: process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test', pgliteDir: 'memory://', schema, poolSize: 1 });
+    try {
+      const preparedCount = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE '/* prepared */%'`.execute(handle.db)).rows[0]!.n;
+      // One shape, run three times: one prepared statement.
+      for (let i = 0; i < 3; i++) {
+        const { rows } = await sql<{ x: number }>`${sql.raw(PREPARED)}SELECT ${i}::int + 1 AS x`.execute(handle.db);
+        expect(rows[0]?.x).toBe(i + 1);
+      }
+      expect(await preparedCount()).toBe(1);
+      // 300 shapes: the first 256 are kept, the others are answered unnamed.
+      for (let shape = 0; shape < 300; shape++) {
+        const { rows } = await sql<{ x: number }>`${sql.raw(`${PREPARED}SELECT ${shape} + `)}${1}::int AS x`.execute(handle.db);
+        expect(rows[0]?.x).toBe(shape + 1);
+      }
+      expect(await preparedCount()).toBe(256);
+      // An unmarked statement is never prepared.
+      await sql`SELECT ${1}::int AS x`.execute(handle.db);
+      expect(await preparedCount()).toBe(256);
+    } finally {
+      await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(handle.db);
+      await handle.close();
+    }
+  });
+
+  it('are plain statements on PGlite (the marker is a comment)', async () => {
+    const handle = await openDatabase({ url: null, pgliteDir: 'memory://' });
+    try {
+      const { rows } = await sql<{ x: number }>`${sql.raw(PREPARED)}SELECT ${41}::int + 1 AS x`.execute(handle.db);
+      expect(rows[0]?.x).toBe(42);
+    } finally {
+      await handle.close();
+    }
+  });
+});
