@@ -27,6 +27,9 @@ import { DATABASE, prepareDatabase, startServer, withServer } from './support/se
 const PATIENTS = Number(process.env['FHIR_BENCH_PATIENTS'] ?? 100_000);
 const OBSERVATIONS = Number(process.env['FHIR_BENCH_OBSERVATIONS'] ?? 1_000_000);
 const CONNECTIONS = 8;
+// FHIR_BENCH_ONLY=read,search… runs only those figures (to profile one of them with BENCH_CPU_PROF=1).
+const ONLY = process.env['FHIR_BENCH_ONLY']?.split(',');
+const wanted = (figure: 'read' | 'bearer' | 'search' | 'create' | 'export') => ONLY === undefined || ONLY.includes(figure);
 const PHASE_MS = 3_000;
 const WARMUP_MS = 1_000;
 const HOUR = 3600_000;
@@ -167,35 +170,46 @@ await withServer(server, database, async ({ port }) => {
       return { apiRate: rate(totals.api), rawRate: rate(totals.raw), p95: percentile(totals.api.latencies, 0.95), rawP95: percentile(totals.raw.latencies, 0.95), count: totals.api.count };
     };
 
-    const read = await compare('read', fhirRead, rawRead);
-    report({ name: 'fhir-read', value: read.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: read.rawRate, goal: { on: 'ratio', op: '>=', target: 0.35 }, database: DATABASE, notes: `${PATIENTS} patients, ${OBSERVATIONS} observations; 8 connections; gate decision and audit entry per read; p95 ${read.p95.toFixed(1)} ms` });
-    const viaBearer = await compare('read (bearer token)', bearerRead, rawRead);
-    report({ name: 'fhir-read-bearer', value: viaBearer.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: viaBearer.rawRate, database: DATABASE, notes: `as fhir-read, by an application with an OAuth access token (token lookup instead of the session cache); session read in the same run: ${read.apiRate.toFixed(0)}/s; p95 ${viaBearer.p95.toFixed(1)} ms` });
-    const search = await compare('search', fhirSearch, rawSearch);
-    report({ name: 'fhir-search-p95', value: search.p95, unit: 'ms', baseline: 'raw SQL p95 (ms)', baselineValue: search.rawP95, goal: { on: 'value', op: '<', target: 50 }, database: DATABASE, notes: `Observation?patient&date=ge&date=lt (10-day window), _count=20; ${search.count} searches` });
-    report({ name: 'fhir-search', value: search.apiRate, unit: 'searches/s', baseline: 'same page + count SELECTs raw/s', baselineValue: search.rawRate, goal: { on: 'ratio', op: '>=', target: 0.25 }, database: DATABASE, notes: '8 connections' });
-    const create = await compare('create', fhirCreate, rawCreate);
-    report({ name: 'fhir-create', value: create.apiRate, unit: 'creates/s', baseline: 'raw single-row INSERT/s (autocommit)', baselineValue: create.rawRate, goal: { on: 'ratio', op: '>=', target: 0.35 }, database: DATABASE, notes: `8 connections; validation, gate decision, audit entry, insert; p95 ${create.p95.toFixed(1)} ms` });
-
-    // Export: Patient/$everything of the patient with 10^4 observations, three times (median), against the
-    // raw SELECT of its observations.
-    const exportPatient = (await pool.query<{ id: string }>("SELECT md5('patient1')::uuid::text AS id")).rows[0]!.id;
-    const exports: number[] = [];
-    let exported = 0;
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      const reply = await send(agent, { port, path: `/fhir/R4/Patient/${exportPatient}/$everything`, headers }, true);
-      exports.push(performance.now() - t);
-      if (reply.status !== 200) throw new Error(`$everything: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
-      exported = (JSON.parse(reply.body) as { total: number }).total;
+    let sessionReadRate: number | undefined;
+    if (wanted('read')) {
+      const read = await compare('read', fhirRead, rawRead);
+      report({ name: 'fhir-read', value: read.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: read.rawRate, goal: { on: 'ratio', op: '>=', target: 0.35 }, database: DATABASE, notes: `${PATIENTS} patients, ${OBSERVATIONS} observations; 8 connections; gate decision and audit entry per read; p95 ${read.p95.toFixed(1)} ms` });
+      sessionReadRate = read.apiRate;
     }
-    const raws: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      await pool.query('SELECT id, patient_id, author_id, encounter_id, kind, code, value, value2, unit, effective_at, recorded_at FROM observations WHERE patient_id = $1 ORDER BY effective_at DESC, id', [exportPatient]);
-      raws.push(performance.now() - t);
+    if (wanted('bearer')) {
+      const viaBearer = await compare('read (bearer token)', bearerRead, rawRead);
+      report({ name: 'fhir-read-bearer', value: viaBearer.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: viaBearer.rawRate, database: DATABASE, notes: `as fhir-read, by an application with an OAuth access token (token lookup instead of the session cache); session read in the same run: ${sessionReadRate?.toFixed(0) ?? '-'}/s; p95 ${viaBearer.p95.toFixed(1)} ms` });
     }
-    report({ name: 'fhir-export', value: percentile(exports, 0.5), unit: 'ms', baseline: 'raw SELECT of the same observations (ms)', baselineValue: percentile(raws, 0.5), goal: { on: 'value', op: '<', target: 5000 }, database: DATABASE, notes: `Patient/$everything of a patient with ${exported} resources (median of 3: ${exports.map((ms) => ms.toFixed(0)).join(', ')} ms)` });
+    if (wanted('search')) {
+      const search = await compare('search', fhirSearch, rawSearch);
+      report({ name: 'fhir-search-p95', value: search.p95, unit: 'ms', baseline: 'raw SQL p95 (ms)', baselineValue: search.rawP95, goal: { on: 'value', op: '<', target: 50 }, database: DATABASE, notes: `Observation?patient&date=ge&date=lt (10-day window), _count=20; ${search.count} searches` });
+      report({ name: 'fhir-search', value: search.apiRate, unit: 'searches/s', baseline: 'same page + count SELECTs raw/s', baselineValue: search.rawRate, goal: { on: 'ratio', op: '>=', target: 0.25 }, database: DATABASE, notes: '8 connections' });
+    }
+    if (wanted('create')) {
+      const create = await compare('create', fhirCreate, rawCreate);
+      report({ name: 'fhir-create', value: create.apiRate, unit: 'creates/s', baseline: 'raw single-row INSERT/s (autocommit)', baselineValue: create.rawRate, goal: { on: 'ratio', op: '>=', target: 0.35 }, database: DATABASE, notes: `8 connections; validation, gate decision, audit entry, insert; p95 ${create.p95.toFixed(1)} ms` });
+    }
+    if (wanted('export')) {
+      // Export: Patient/$everything of the patient with 10^4 observations, three times (median), against the
+      // raw SELECT of its observations.
+      const exportPatient = (await pool.query<{ id: string }>("SELECT md5('patient1')::uuid::text AS id")).rows[0]!.id;
+      const exports: number[] = [];
+      let exported = 0;
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        const reply = await send(agent, { port, path: `/fhir/R4/Patient/${exportPatient}/$everything`, headers }, true);
+        exports.push(performance.now() - t);
+        if (reply.status !== 200) throw new Error(`$everything: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
+        exported = (JSON.parse(reply.body) as { total: number }).total;
+      }
+      const raws: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        await pool.query('SELECT id, patient_id, author_id, encounter_id, kind, code, value, value2, unit, effective_at, recorded_at FROM observations WHERE patient_id = $1 ORDER BY effective_at DESC, id', [exportPatient]);
+        raws.push(performance.now() - t);
+      }
+      report({ name: 'fhir-export', value: percentile(exports, 0.5), unit: 'ms', baseline: 'raw SELECT of the same observations (ms)', baselineValue: percentile(raws, 0.5), goal: { on: 'value', op: '<', target: 5000 }, database: DATABASE, notes: `Patient/$everything of a patient with ${exported} resources (median of 3: ${exports.map((ms) => ms.toFixed(0)).join(', ')} ms)` });
+    }
     agent.destroy();
   } finally {
     await pool.end();
