@@ -217,7 +217,11 @@ async function attendingDoctorOf(q: Queryable, patientId: string, at: Date): Pro
   return row?.professional_id ?? null;
 }
 
-/** The latest signed reports, by someone else, about patients whose attending doctor this professional is now. */
+/**
+ * The latest signed reports, by someone else, about patients whose attending doctor this professional is
+ * now and who do not oppose them: the gate refuses an opposed patient anyway, and leaving them out here
+ * keeps their reports from taking places in the capped list that readable ones should have.
+ */
 function receivedCandidates(q: Queryable, doctorId: string, at: Date) {
   return q
     .selectFrom('consultation_reports as r')
@@ -229,6 +233,9 @@ function receivedCandidates(q: Queryable, doctorId: string, at: Date) {
     .where((eb) => eb.or([eb('c.ends_at', 'is', null), eb('c.ends_at', '>', at)]))
     .where('r.signed_at', 'is not', null)
     .where((eb) => eb.or([eb('r.author_id', 'is', null), eb('r.author_id', '!=', doctorId)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('patient_oppositions as o').select('o.id').whereRef('o.patient_id', '=', 'r.patient_id').where('o.professional_id', '=', doctorId).where('o.withdrawn_at', 'is', null))),
+    )
     .orderBy('r.signed_at', 'desc')
     .limit(RECEIVED_MAX)
     .execute();

@@ -279,6 +279,19 @@ describe('who reads what', () => {
     const entries = await server.services.db.selectFrom('audit_entries').select(['resource_type', 'outcome']).where('actor_user_id', '=', attending.userId).where('resource_type', '=', 'received_reports').execute();
     expect(entries.length).toBeGreaterThanOrEqual(2);
     expect(entries.every((e) => e.outcome === 'allowed')).toBe(true);
+
+    // A patient who opposes their attending doctor: their reports leave the inbox before the gate is asked
+    // (they would only take places in the capped list), and come back when the opposition is withdrawn.
+    const opposition = await setting.patient.client.post('/api/me/oppositions', { professionalId: attending.userId });
+    expect(opposition.status).toBe(201);
+    const decisionsAbout = async () =>
+      (await server.services.db.selectFrom('audit_entries').select('id').where('actor_user_id', '=', attending.userId).where('resource_type', '=', 'received_reports').where('patient_id', '=', setting.patient.userId).execute()).length;
+    const decisionsBefore = await decisionsAbout();
+    expect(decisionsBefore).toBeGreaterThanOrEqual(2);
+    expect((await attending.client.get('/api/reports/received')).body.reports.map((r: { id: string }) => r.id)).not.toContain(report.id);
+    expect(await decisionsAbout()).toBe(decisionsBefore);
+    expect((await setting.patient.client.delete(`/api/me/oppositions/${opposition.body.id}`)).status).toBe(204);
+    expect((await attending.client.get('/api/reports/received')).body.reports.map((r: { id: string }) => r.id)).toContain(report.id);
   });
 });
 
