@@ -5,9 +5,9 @@
 import { Readable } from 'node:stream';
 import type { AllowedDecision } from '../access/gate.js';
 import { recordSecurityEvent, type RequestContext } from '../audit/security-events.js';
-import { fileNameContext, insertDocument, type StoredDocument } from '../records/documents.js';
+import type { StoredDocument } from '../records/documents.js';
 import { DOCUMENT_MEDIA_TYPES, parseFileName, type DocumentMediaType } from '../records/media-types.js';
-import { storeEncrypted, UploadRefused } from '../records/upload.js';
+import { fileDocument, storeEncrypted, UploadRefused } from '../records/upload.js';
 import type { Services } from '../services.js';
 import { FhirError } from './search.js';
 
@@ -82,11 +82,10 @@ export async function importDocument(
     if (error.reason === 'type_mismatch') throw new FhirError(415, 'not-supported', `the bytes are not a ${incoming.mediaType} document`);
     throw unprocessable(error.reason === 'empty' ? 'the document is empty' : `the document was refused (${error.reason})`);
   }
-  const document = { id, consultationId: null, fileNameSealed: await envelope.sealText(incoming.fileName, fileNameContext(id)), mediaType: incoming.mediaType, ...stored, now };
+  let document;
   try {
-    await db.transaction().execute((tx) => insertDocument(tx, decision, document));
+    document = await fileDocument(services, decision, { id, consultationId: null, fileName: incoming.fileName, mediaType: incoming.mediaType, now }, stored);
   } catch (error) {
-    await blobs.remove(stored.storageKey);
     await refused('storage_failed');
     throw error;
   }

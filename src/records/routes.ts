@@ -23,9 +23,9 @@ import { AppError } from '../kernel/errors.js';
 import type { Tx } from '../kernel/db.js';
 import { contextOf } from '../kernel/http.js';
 import type { Services } from '../services.js';
-import { documentKeyContext, documentOwner, documentsOfConsultation, documentsOfPatient, fileNameContext, insertDocument, readDocument, summarise } from './documents.js';
+import { documentKeyContext, documentOwner, documentsOfConsultation, documentsOfPatient, fileNameContext, readDocument, summarise } from './documents.js';
 import { contentDisposition, declaredMediaType, DOCUMENT_MEDIA_TYPES, parseFileName, servedContentType } from './media-types.js';
-import { detachBody, storeEncrypted, UploadRefused, type UploadRefusalReason } from './upload.js';
+import { detachBody, fileDocument, storeEncrypted, UploadRefused, type UploadRefusalReason } from './upload.js';
 import { topics } from '../consultation/hub.js';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -265,10 +265,8 @@ export function recordRoutes(app: FastifyInstance, services: Services): void {
 
     const now = new Date(services.now());
     try {
-      const fileNameSealed = await envelope.sealText(fileName, fileNameContext(documentId));
-      await db.transaction().execute((tx) => insertDocument(tx, decision, { id: documentId, consultationId, fileNameSealed, mediaType, ...stored, now }));
+      await fileDocument(services, decision, { id: documentId, consultationId, fileName, mediaType, now }, stored);
     } catch (error) {
-      await blobs.remove(stored.storageKey);
       await traceRefusal(request, 'failure', 'storage_failed', ids);
       throw error;
     }

@@ -6,9 +6,11 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { encryptStream, STREAM_BUFFER_BYTES } from '../kernel/envelope-stream.js';
+import type { AllowedDecision } from '../access/gate.js';
+import type { Db } from '../kernel/db.js';
 import type { Envelope } from '../kernel/envelope.js';
 import type { BlobStore } from './blobs.js';
-import { documentKeyContext } from './documents.js';
+import { documentKeyContext, fileNameContext, insertDocument, type NewDocument } from './documents.js';
 import { matchesSignature, SNIFF_BYTES, type DocumentMediaType } from './media-types.js';
 
 export type UploadRefusalReason = 'too_large' | 'type_mismatch' | 'empty' | 'aborted';
@@ -121,4 +123,26 @@ export async function storeEncrypted(
   const guard = new ContentGuard(upload.mediaType, upload.maxBytes);
   await blobs.write(storageKey, (file) => pipeline(source, guard, encryptStream(key, context), file));
   return { storageKey, wrappedKey: wrapped, sizeBytes: guard.bytes };
+}
+
+/**
+ * Files a stored blob into the decision's patient's record: its name sealed, its row inserted in a
+ * transaction of its own. A failed write removes the blob (nothing left behind) and throws; the caller
+ * traces the failure. Returns the row as inserted.
+ */
+export async function fileDocument(
+  services: { db: Db; blobs: BlobStore; envelope: Envelope },
+  decision: AllowedDecision<'record.write'>,
+  document: { id: string; consultationId: string | null; fileName: string; mediaType: DocumentMediaType; now: Date },
+  stored: StoredBlob,
+): Promise<NewDocument> {
+  try {
+    const fileNameSealed = await services.envelope.sealText(document.fileName, fileNameContext(document.id));
+    const row: NewDocument = { id: document.id, consultationId: document.consultationId, fileNameSealed, mediaType: document.mediaType, ...stored, now: document.now };
+    await services.db.transaction().execute((tx) => insertDocument(tx, decision, row));
+    return row;
+  } catch (error) {
+    await services.blobs.remove(stored.storageKey);
+    throw error;
+  }
 }
