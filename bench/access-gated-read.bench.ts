@@ -1,16 +1,17 @@
 // databases: pglite postgres
-// access-gated-read: gated and audited reads of a patient per second — `gatedRead(db, { doctor with an active
-// care relationship, patient, 'patient.read', 'care' }, (q, decision) => patientSummary(q, decision, now))`,
-// what GET /api/patients/:id runs — against the same read without gate and audit (patientSummary's two
-// SELECTs, identity and active care team, sent directly on the database), same run, same concurrency:
-// 8 callers in flight (a pool of 8 connections on PostgreSQL; PGlite's one connection serialises them).
+// access-gated-read: gated and audited reads of a patient per second — readPatientSummary(db, { doctor with an
+// active care relationship, patient, 'patient.read', 'care' }), what GET /api/patients/:id runs — against the
+// same read without gate and audit (patientSummary's two SELECTs, identity and active care team, sent directly
+// on the database), same run, same concurrency: 8 callers in flight (a pool of 8 connections on PostgreSQL;
+// PGlite's one connection serialises them).
 // The integrator runs in the background during the gated phases (every 100 ms, with the incident
 // detection createServices wires) and is flushed at the end of each, the flush counted.
-// Phases A B G C T T C G B A after a warm-up: A gatedRead (the route: decision and entry committed first in
-// one statement, then the SELECTs outside any transaction), B baseline, G `gated` (one transaction with the
-// savepoint kept for changes) on the same read, C gatedRead with the gate's facts guesses forgotten before
-// every read (the first read of a pair, or facts that changed: facts and entry in two statements), T (for
-// the record: gatedRead before 2026-11-26) decision, entry and SELECTs in one transaction without savepoint.
+// Phases A B S G C T T C G S B A after a warm-up: A the route (gatedSelect: on PostgreSQL decision, entry and
+// identity SELECT in one prepared statement, then the care team), B baseline, S gatedRead + patientSummary
+// (the route before: decision and entry in one statement, then the two SELECTs), G `gated` (one transaction
+// with the savepoint kept for changes) on the same read, C the route with the gate's facts guesses forgotten
+// before every read (facts and entry in two statements), T (for the record: gatedRead before 2026-11-26)
+// decision, entry and SELECTs in one transaction without savepoint.
 // Goal and ratio are A / B.
 // Then, one caller, the statements of each kind are counted and timed (Kysely plugin).
 // Goal: ratio (gated / baseline) >= 0.40.

@@ -5,7 +5,7 @@
 // patient data takes one as its first argument, so no route reaches patient data around the gate.
 import { sql, type Compilable, type Expression } from 'kysely';
 import { appendAuditEntry, conditionalAuditInsert, type AuditContext, type AuditEntryInput } from '../audit/log.js';
-import { PREPARED, type Queryable } from '../kernel/db.js';
+import { PREPARED, preparesStatements, type Queryable } from '../kernel/db.js';
 import type { RelationshipKind } from '../kernel/schema.js';
 import { judge, type Action, type Basis, type DecisionRequest, type DenialReason, type GateFacts, type Purpose, type Verdict } from './rules.js';
 
@@ -231,10 +231,12 @@ async function judgeAndTrace<Row>(q: Queryable, input: DecisionInput, request: D
   const entry = () => sql`entry AS (${conditionalAuditInsert(input.context, entryOf(input, guessed!), now, sql`facts`, sql`facts.facts = ${guess}::text`)})`;
   // Prepared on PostgreSQL: planning this statement cost more than running it (bench/README.md).
   const prepared = sql.raw(PREPARED);
+  // A guessed denial never carries the read: no patient data leaves the database on a refusal. On PGlite,
+  // where nothing is prepared, planning the larger statement costs more than a second one (bench/README.md).
+  const carriesRead = read !== undefined && guessed?.allowed === true && preparesStatements(q);
   let statement;
   if (guessed === undefined) statement = sql`${prepared}WITH ${facts} SELECT facts AS gate_facts, 0 AS gate_traced FROM facts`;
-  // A guessed denial never carries the read: no patient data leaves the database on a refusal.
-  else if (read === undefined || !guessed.allowed) statement = sql`${prepared}WITH ${facts}, ${entry()} SELECT facts AS gate_facts, (SELECT count(*) FROM entry)::int AS gate_traced FROM facts`;
+  else if (!carriesRead) statement = sql`${prepared}WITH ${facts}, ${entry()} SELECT facts AS gate_facts, (SELECT count(*) FROM entry)::int AS gate_traced FROM facts`;
   else {
     // The read runs only when the entry was written (a one-time filter on the outer row); row_number keeps its order.
     statement = sql`${prepared}WITH ${facts}, ${entry()}, head AS (SELECT facts, (SELECT count(*) FROM entry)::int AS traced FROM facts)
@@ -252,7 +254,7 @@ async function judgeAndTrace<Row>(q: Queryable, input: DecisionInput, request: D
   if (written !== 0 && written !== 1) throw new Error(`gate: ${String(first.gate_traced)} entries written for one decision`);
   if (written === 1) {
     if (factsRead !== guess || guessed === undefined) throw new Error('gate: entry written for facts other than those read');
-    if (read === undefined || !guessed.allowed) return { verdict: guessed };
+    if (!carriesRead) return { verdict: guessed };
     return { verdict: guessed, rows: rowsOfRead<Row>(rows as Array<Record<string, unknown>>) };
   }
   const verdict = judge(factsFrom(factsRead, actor.userId, patientId), request);

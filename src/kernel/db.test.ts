@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, PREPARED } from './db.js';
+import { openDatabase, PREPARED, preparesStatements } from './db.js';
 
 const onPostgres = process.env['TEST_DB'] === 'postgres';
 
@@ -13,6 +13,8 @@ describe('PREPARED statements', () => {
     const schema = `d_${randomBytes(6).toString('hex')}`;
     const handle = await openDatabase({ url: process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test', pgliteDir: 'memory://', schema, poolSize: 1 });
     try {
+      expect(preparesStatements(handle.db)).toBe(true);
+      expect(preparesStatements(handle.db.withPlugin({ transformQuery: (args) => args.node, transformResult: async (args) => args.result }))).toBe(true);
       const preparedCount = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE '/* prepared */%'`.execute(handle.db)).rows[0]!.n;
       // One shape, run three times: one prepared statement.
       for (let i = 0; i < 3; i++) {
@@ -38,6 +40,8 @@ describe('PREPARED statements', () => {
   it('are plain statements on PGlite (the marker is a comment)', async () => {
     const handle = await openDatabase({ url: null, pgliteDir: 'memory://' });
     try {
+      expect(preparesStatements(handle.db)).toBe(false);
+      await handle.db.transaction().execute(async (tx) => expect(preparesStatements(tx)).toBe(false));
       const { rows } = await sql<{ x: number }>`${sql.raw(PREPARED)}SELECT ${41}::int + 1 AS x`.execute(handle.db);
       expect(rows[0]?.x).toBe(42);
     } finally {

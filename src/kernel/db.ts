@@ -7,7 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
-import { PGliteDialect } from './pglite-dialect.js';
+import { PGliteAdapter, PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -67,6 +67,11 @@ async function openPostgres(url: string, schema: string | undefined, max: number
  * connection and no named statements through its API: the marker is a comment there, nothing more.
  */
 export const PREPARED = '/* prepared */ ';
+
+/** Whether statements marked PREPARED are prepared on this database (PostgreSQL), or planned every time (PGlite). */
+export function preparesStatements(q: Queryable): boolean {
+  return !(q.getExecutor().adapter instanceof PGliteAdapter);
+}
 
 /** A prepared statement's name: derived from its text, so one name never stands for two texts. */
 const preparedName = (text: string) => `p_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}`;

@@ -102,10 +102,13 @@ class PGliteDriver implements Driver {
   }
 }
 
+/** PostgreSQL's SQL, spoken by PGlite: its own class so that code can tell the embedded database apart (`preparesStatements`). */
+export class PGliteAdapter extends PostgresAdapter {}
+
 export class PGliteDialect implements Dialect {
   constructor(private readonly client: PGlite) {}
   createAdapter() {
-    return new PostgresAdapter();
+    return new PGliteAdapter();
   }
   createDriver() {
     return new PGliteDriver(this.client);
