@@ -81,16 +81,15 @@ const PREPARED_PER_CONNECTION = 256;
 
 function preparingMarkedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  const names = new Set<string>();
+  // Text → name of the shapes prepared on this connection: the hash is computed once per shape, not per execution.
+  const names = new Map<string, string>();
   // Kysely calls query(text, values); anything else goes through untouched.
   (client as { query: unknown }).query = (...args: unknown[]) => {
     const [text, values] = args;
     if (args.length === 2 && typeof text === 'string' && text.startsWith(PREPARED) && Array.isArray(values)) {
-      const name = preparedName(text);
-      if (names.has(name) || names.size < PREPARED_PER_CONNECTION) {
-        names.add(name);
-        return query({ name, text, values });
-      }
+      let name = names.get(text);
+      if (name === undefined && names.size < PREPARED_PER_CONNECTION) names.set(text, (name = preparedName(text)));
+      if (name !== undefined) return query({ name, text, values });
     }
     return query(...args);
   };
