@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNote } from '../../src/audit/checkpoint.js';
-import { auditRow } from '../../src/audit/log.js';
+import { appendAuditEntry, auditRow } from '../../src/audit/log.js';
 import { leafHash, MemoryTree, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
 import { pruneExpiredAuditEntries } from '../../src/audit/retention.js';
 import { tileCount } from '../../src/audit/tiles.js';
@@ -146,6 +146,33 @@ describe('integrity check', () => {
       `UPDATE audit_entries SET actor_user_id = NULL WHERE leaf_index = 3`,
       `UPDATE audit_entries SET actor_user_id = (leaf_data::jsonb->>'actor')::uuid WHERE leaf_index = 3`,
     )).toContainEqual(expect.stringMatching(/actor_user_id/));
+  });
+
+  it('checks the columns of entries whose text needs JSON escapes, non-ASCII text or a detail, and catches a column holding the escaped form', async () => {
+    const { db } = server.services;
+    const reasons = ['il a dit "urgent"', 'C:\\dossiers\\patient', 'ligne 1\nligne 2', 'détresse respiratoire — SpO₂ 85 %', '"', ',"detail":{}}'];
+    for (const [i, reason] of reasons.entries()) {
+      await appendAuditEntry(db, { requestId: `req-escape-${i}`, sourceAddress: '127.0.0.1' }, {
+        kind: 'security', type: 'test.escape', outcome: 'success', actorUserId: officer.userId, reason,
+        detail: i % 2 === 0 ? { note: `n° ${i} "cité"`, count: i } : {},
+      });
+    }
+    await server.services.audit.integrator.flush();
+    expect(await verify()).toMatchObject({ ok: true, problems: [] });
+    // The column holds the leaf's escaped text instead of the value: the bytes line up, the value does not.
+    expect(await tampered(
+      `UPDATE audit_entries SET reason = 'il a dit \\"urgent\\"' WHERE request_id = 'req-escape-0'`,
+      `UPDATE audit_entries SET reason = 'il a dit "urgent"' WHERE request_id = 'req-escape-0'`,
+    )).toContainEqual(expect.stringMatching(/column reason differs/));
+    // A value swallowing the next key and its value.
+    expect(await tampered(
+      `UPDATE audit_entries SET reason = reason || '","requestId":"req-escape-3', request_id = NULL WHERE request_id = 'req-escape-3'`,
+      `UPDATE audit_entries SET reason = 'détresse respiratoire — SpO₂ 85 %', request_id = 'req-escape-3' WHERE request_id IS NULL AND type = 'test.escape'`,
+    )).toContainEqual(expect.stringMatching(/column (reason|request_id) differs/));
+    expect(await tampered(
+      `UPDATE audit_entries SET reason = 'détresse respiratoire — SpO₂ 86 %' WHERE request_id = 'req-escape-3'`,
+      `UPDATE audit_entries SET reason = 'détresse respiratoire — SpO₂ 85 %' WHERE request_id = 'req-escape-3'`,
+    )).toContainEqual(expect.stringMatching(/column reason differs/));
   });
 
   it('detects a deleted, a reordered and a truncated log, and a forged checkpoint', async () => {
