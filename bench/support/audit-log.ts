@@ -123,13 +123,13 @@ function generatedEntries(from: number, to: number) {
   return sql`
     SELECT at, 'access' AS kind, 'record.read' AS type, 'allowed' AS outcome, actor, 'doctor' AS actor_role, patient, organisation,
       'record' AS resource_type, resource, 'care' AS purpose, NULL::text AS reason, request, '127.0.0.1' AS source_address,
-      '{}'::jsonb AS detail, data, i
+      '{"reason":"granted"}'::jsonb AS detail, data, i
     FROM (
       SELECT at, actor, patient, organisation, resource, request, i,
         '{"v":1,"kind":"access","type":"record.read","outcome":"allowed","at":"' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
         || '","actor":"' || actor || '","actorRole":"doctor","subject":null,"patient":"' || patient || '","organisation":"' || organisation
         || '","resourceType":"record","resourceId":"' || resource || '","purpose":"care","reason":null,"requestId":"' || request
-        || '","sourceAddress":"127.0.0.1","detail":{}}' AS data
+        || '","sourceAddress":"127.0.0.1","detail":{"reason":"granted"}}' AS data
       FROM (
         SELECT ${FILL_EPOCH}::timestamptz + i * interval '1 millisecond' AS at,
           md5('actor' || (i % 500))::uuid AS actor,

@@ -4,19 +4,22 @@
 // its root at its size. Changing, deleting, reordering or truncating any entry shows up here.
 //
 // Built to run at the speed of reading the leaf bytes (10^6 entries and more):
-// - entries are read in batches of VERIFY_BATCH leaf indexes, the next batch's queries sent before
-//   the current one is checked (PostgreSQL works while this process hashes);
+// - entries are read in batches of VERIFY_BATCH leaf indexes, the next READ_AHEAD batches' queries
+//   sent before the current one is checked (PostgreSQL works while this process hashes);
 // - the column check: the database writes each row's columns as leafDataOf writes them (keys in
-//   order, values in quotes or null, up to "detail"), and this process compares those bytes with the
-//   leaf's, natively. Any other row (a value needing JSON escapes, other key order, extra keys, not
-//   JSON…) is re-read and compared field by field, as JSON.parse sees it: the fast form only lets
-//   through rows that the field-by-field check passes;
+//   order, values in quotes or null, up to "detail"), and that text is compared with the leaf's first
+//   bytes (by PostgreSQL, or natively here on PGlite: see EntryRow). Any other row (a value needing
+//   JSON escapes, other key order, extra keys, not JSON…) is re-read and compared field by field, as
+//   JSON.parse sees it: for a leaf that leafDataOf wrote, the fast form only lets through rows that the
+//   field-by-field check passes;
+// - hashes come back from node:crypto as latin1 strings written into one buffer: half the cost of a
+//   Buffer per hash (10^6 leaves make 2·10^6 hashes);
 // - stored tree nodes are compared through one SHA-256 digest per level and batch, computed by the
 //   database; only a range that differs is re-read node by node to name the culprits.
 // Hashes travel as hex text: bytea parsing is slow in some drivers (PGlite's is per byte).
 import { hash } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Db } from '../kernel/db.js';
+import { runsInProcess, type Db } from '../kernel/db.js';
 import { openNote, type NoteError } from './checkpoint.js';
 import { emptyRoot, HASH_SIZE, nodeHash } from './merkle.js';
 import { rowLength, rowOffset, TILE_HEIGHT, TILE_WIDTH, TileBuilder, tileCount, tileFromRow, tileWidth, type Tile } from './tiles.js';
@@ -24,7 +27,7 @@ import { rowLength, rowOffset, TILE_HEIGHT, TILE_WIDTH, TileBuilder, tileCount, 
 /** Leaf indexes per batch (also what the benchmark's baseline reads per query). */
 export const VERIFY_BATCH = 8_192; // a multiple of TILE_WIDTH: a batch reads whole bottom tiles
 /** Batches whose statements are sent before the one being checked (each ~4 MB of rows in memory). */
-const READ_AHEAD = Number(process.env['VERIFY_READ_AHEAD'] ?? 2);
+const READ_AHEAD = 2;
 
 export interface IntegrityProblem {
   leafIndex?: number;
@@ -76,35 +79,55 @@ const LEAF_PREFIX = sql`'{"v":1,"kind":' || ${quoted('kind')} || ',"type":' || $
   || ',"resourceType":' || ${quoted('resource_type')} || ',"resourceId":' || ${quoted('resource_id')} || ',"purpose":' || ${quoted('purpose')}
   || ',"reason":' || ${quoted('reason')} || ',"requestId":' || ${quoted('request_id')} || ',"sourceAddress":' || ${quoted('source_address')}`;
 
-const DETAIL_KEY = Buffer.from(',"detail":');
+/** How an entry's columns compare with its leaf, as the database says (EntryRow.s). */
+const Columns = {
+  /** Not the canonical form, or not comparable there: compared field by field. */
+  Other: 0,
+  /** The leaf is the canonical text of its columns up to the detail (EntryRow.t), to check here. */
+  CanonicalUpToDetail: 2,
+  /** A pruned entry: its columns were erased on purpose. */
+  Pruned: 3,
+} as const;
+type Columns = (typeof Columns)[keyof typeof Columns];
+
+const DETAIL_KEY_TEXT = ',"detail":';
+const DETAIL_KEY = Buffer.from(DETAIL_KEY_TEXT);
 const EMPTY_DETAIL_TAIL = Buffer.from(',"detail":{}}');
 
 /**
- * Compares, in place, the leaf's UTF-8 bytes (`leaf`, `length` bytes at offset 1 of the hashing
- * buffer) with the canonical prefix of its columns (LEAF_PREFIX, written to `scratch`): equal, no
- * backslash, then one JSON object for "detail" and the closing brace. Then JSON.parse of the leaf gives
- * exactly the columns' values. Byte comparisons are native: a character loop in JS cost 3–5 µs a row.
+ * The same comparison made here (PGlite, whose work is this process's anyway: comparing bytes natively
+ * here costs less than in its WebAssembly). `buffer` holds the leaf's UTF-8 bytes at [1, leafEnd) and
+ * LEAF_PREFIX's at [prefixStart, prefixEnd): equal, no backslash, then one JSON object for "detail" and
+ * the closing brace. (A character loop in JS cost 3–5 µs a row.)
  */
-function isCanonical(leaf: Buffer, length: number, leafText: string, prefix: string | null, scratch: Buffer): boolean {
-  if (prefix === null || prefix.includes('\\')) return false;
-  const prefixLength = scratch.write(prefix, 0, 'utf8');
-  if (prefixLength === scratch.length || prefixLength + EMPTY_DETAIL_TAIL.length > length) return false; // too long to compare
-  if (leaf.compare(scratch, 0, prefixLength, 1, 1 + prefixLength) !== 0) return false;
+function isCanonical(buffer: Buffer, leafEnd: number, prefixStart: number, prefixEnd: number): boolean {
+  const prefixLength = prefixEnd - prefixStart;
   const tail = 1 + prefixLength;
-  if (length + 1 - tail === EMPTY_DETAIL_TAIL.length && leaf.compare(EMPTY_DETAIL_TAIL, 0, EMPTY_DETAIL_TAIL.length, tail, tail + EMPTY_DETAIL_TAIL.length) === 0) return true;
-  if (leaf.compare(DETAIL_KEY, 0, DETAIL_KEY.length, tail, tail + DETAIL_KEY.length) !== 0) return false;
-  const detail = leafText.length === length ? leafText.slice(prefixLength + DETAIL_KEY.length) : leaf.toString('utf8', tail + DETAIL_KEY.length, 1 + length);
-  return isDetailTail(detail);
+  if (tail + EMPTY_DETAIL_TAIL.length > leafEnd) return false;
+  if (buffer.compare(buffer, prefixStart, prefixEnd, 1, tail) !== 0) return false;
+  if (buffer.subarray(1, tail).includes(0x5c)) return false; // a backslash: some value needed an escape
+  if (leafEnd - tail === EMPTY_DETAIL_TAIL.length && buffer.compare(EMPTY_DETAIL_TAIL, 0, EMPTY_DETAIL_TAIL.length, tail, leafEnd) === 0) return true;
+  if (buffer.compare(DETAIL_KEY, 0, DETAIL_KEY.length, tail, tail + DETAIL_KEY.length) !== 0) return false;
+  return isDetailTail(buffer.toString('utf8', tail + DETAIL_KEY.length, leafEnd));
 }
 
+/**
+ * One entry of a batch, in leaf order. Fields are few: on PGlite each one costs ~2 µs a row to decode.
+ * PostgreSQL compares the columns with the leaf (s, t: its CPU is another process's); PGlite returns
+ * the canonical prefix (c) to compare here.
+ */
 interface EntryRow {
-  /** leaf_index − batch start. */
-  i: number;
-  /** leaf_data. */
-  d: string | null;
-  pruned: boolean;
-  /** LEAF_PREFIX. */
-  c: string | null;
+  /** leaf_index − batch start: only when the batch is re-read because entries are missing. */
+  i?: number;
+  /** PostgreSQL: leaf_data. */
+  d?: string | null;
+  /** PostgreSQL: Columns.*. */
+  s?: Columns;
+  /**
+   * PGlite, one field for both: leaf_data (empty if missing), chr(30), LEAF_PREFIX; null for a pruned
+   * entry. A leaf as JSON.stringify writes it holds no raw control character, so the first chr(30) splits.
+   */
+  e?: string | null;
 }
 
 interface FullRow {
@@ -142,13 +165,18 @@ function completedRange(level: number, from: number, to: number): [number, numbe
   return [Math.ceil((from + 1) / width) - 1, Math.floor(to / width) - 1];
 }
 
+/** Tails already found to be one JSON object and the brace: most entries share a few ({"reason":"granted"}). */
+const detailTailsSeen = new Set<string>();
+
 /** Is `tail` (what follows `"detail":`) one JSON object then the closing brace? Then no key follows detail. */
 function isDetailTail(tail: string): boolean {
-  if (tail === '{}}') return true;
+  if (tail === '{}}' || detailTailsSeen.has(tail)) return true;
   if (!tail.endsWith('}')) return false;
   try {
     const detail: unknown = JSON.parse(tail.slice(0, -1));
-    return typeof detail === 'object' && detail !== null && !Array.isArray(detail);
+    const isObject = typeof detail === 'object' && detail !== null && !Array.isArray(detail);
+    if (isObject && tail.length <= 200 && detailTailsSeen.size < 1_000) detailTailsSeen.add(tail);
+    return isObject;
   } catch {
     return false;
   }
@@ -260,6 +288,29 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
   let nextCheckpoint = 0;
   let present = 0; // 1 + the last leaf index found
 
+  const inProcess = runsInProcess(db);
+  /** The entries of leaves [from, to), in leaf order; with their offsets when asked (see EntryRow). */
+  const entriesOf = (from: number, to: number, withOffsets: boolean) => {
+    const offset = withOffsets ? sql`(leaf_index - ${from})::integer AS i, ` : sql``;
+    if (inProcess) {
+      return sql<EntryRow>`
+        SELECT ${offset}CASE WHEN pruned_at IS NULL THEN coalesce(leaf_data, '') || chr(30) || ${LEAF_PREFIX} END AS e
+        FROM audit_entries WHERE leaf_index >= ${from} AND leaf_index < ${to} ORDER BY leaf_index`.execute(db);
+    }
+    // OFFSET 0 keeps the subquery apart: the prefix is built once per row, not once per use.
+    return sql<EntryRow>`
+      SELECT ${offset}d,
+        CASE WHEN pruned THEN ${sql.lit(Columns.Pruned)}
+          WHEN strpos(pd, '\\') = 0 AND starts_with(d, pd) THEN ${sql.lit(Columns.CanonicalUpToDetail)}
+          ELSE ${sql.lit(Columns.Other)} END AS s
+      FROM (
+        SELECT leaf_index, leaf_data AS d, pruned_at IS NOT NULL AS pruned, ${LEAF_PREFIX} || ',"detail":' AS pd
+        FROM audit_entries WHERE leaf_index >= ${from} AND leaf_index < ${to}
+        OFFSET 0
+      ) e
+      ORDER BY leaf_index`.execute(db);
+  };
+
   /**
    * The three statements of a batch: its entries, the bottom rows of its leaf tiles (the leaf hashes
    * the tree committed to), and a digest of the stored tiles that the batch completes, per tile-level
@@ -267,12 +318,7 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
    */
   const fetchBatch = (from: number) => {
     const to = Math.min(from + VERIFY_BATCH, end);
-    const entries = sql<EntryRow>`
-      SELECT (leaf_index - ${from})::integer AS i, leaf_data AS d, pruned_at IS NOT NULL AS pruned,
-        CASE WHEN pruned_at IS NULL THEN ${LEAF_PREFIX} END AS c
-      FROM audit_entries
-      WHERE leaf_index >= ${from} AND leaf_index < ${to}
-      ORDER BY leaf_index`.execute(db);
+    const entries = entriesOf(from, to, false);
     const leafTiles = sql<{ idx: string | number; width: number; bottom: string }>`
       SELECT idx, width, encode(substring(hashes FROM 1 FOR width * ${HASH_SIZE}), 'hex') AS bottom
       FROM audit_tree_tiles WHERE level = 0 AND idx >= ${from / TILE_WIDTH} AND idx < ${Math.ceil(to / TILE_WIDTH)}`.execute(db);
@@ -301,7 +347,6 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
   const tree = new TreeRebuild();
   const tiles = new TileBuilder();
   let scratch = Buffer.alloc(4096);
-  let prefixScratch = Buffer.alloc(4096);
 
   /** Batches sent and not yet checked, oldest first: READ_AHEAD of them keep the database busy. */
   const inFlight: Array<ReturnType<typeof send>> = [];
@@ -315,10 +360,13 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
   };
   sendAhead();
   for (let batch = inFlight.shift(); batch; batch = inFlight.shift()) {
-    const [{ rows }, { rows: leafTiles }, { rows: digestRows }] = await Promise.all([batch.entries, batch.leafTiles, batch.digests]);
+    const [{ rows: read }, { rows: leafTiles }, { rows: digestRows }] = await Promise.all([batch.entries, batch.leafTiles, batch.digests]);
     sendAhead();
-
     const count = batch.to - batch.from;
+    // leaf_index is unique: as many rows as leaf indexes means the rows are leaves from, from + 1, … in
+    // order. Otherwise some are missing (or out of range): read again with their offsets to name them.
+    const rows = read.length === count ? read : (await entriesOf(batch.from, batch.to, true)).rows;
+
     /** The leaf hashes the tree is rebuilt from: as the bottom tiles hold them, else recomputed from data. */
     const leaves = Buffer.alloc(count * HASH_SIZE);
     /** Per leaf: 1 = its hash is in a stored tile. */
@@ -339,23 +387,53 @@ export async function verifyLog(db: Db, verifierKey: string, origin: string, max
       expected = upTo;
     };
 
-    for (const row of rows) {
-      const i = row.i;
+    for (let index = 0; index < rows.length; index++) {
+      const row = rows[index]!;
+      const i = row.i ?? index;
       absent(i);
-      if (row.d !== null) {
-        if (scratch.length < 1 + row.d.length * 3) scratch = Buffer.alloc(1 + row.d.length * 3);
+      let pruned: boolean;
+      /** The leaf's bytes are scratch[1, leafEnd); none when 0. */
+      let leafEnd = 0;
+      /** PGlite: LEAF_PREFIX's bytes, scratch[prefixStart, prefixEnd). */
+      let prefixStart = 0;
+      let prefixEnd = 0;
+      if (inProcess) {
+        pruned = row.e === null || row.e === undefined;
+        if (!pruned) {
+          const text = row.e!;
+          if (scratch.length < 1 + text.length * 3) scratch = Buffer.alloc(1 + text.length * 3);
+          prefixEnd = 1 + scratch.write(text, 1, 'utf8');
+          leafEnd = scratch.indexOf(0x1e, 1);
+          prefixStart = leafEnd + 1;
+          if (leafEnd === 1) leafEnd = 0; // an empty leaf_data: missing
+        }
+      } else {
+        pruned = row.s === Columns.Pruned;
+        if (typeof row.d === 'string') {
+          if (scratch.length < 1 + row.d.length * 3) scratch = Buffer.alloc(1 + row.d.length * 3);
+          leafEnd = 1 + scratch.write(row.d, 1, 'utf8');
+        }
+      }
+      if (leafEnd > 0) {
         scratch[0] = 0; // SHA-256(0x00 ‖ leaf bytes)
-        const length = scratch.write(row.d, 1, 'utf8');
-        leaf.write(hash('sha256', scratch.subarray(0, 1 + length), 'binary'), 0, 'binary');
+        leaf.write(hash('sha256', scratch.subarray(0, leafEnd), 'binary'), 0, 'binary');
         if (stored[i] !== 1) leaf.copy(leaves, i * HASH_SIZE);
         else if (leaves.compare(leaf, 0, HASH_SIZE, i * HASH_SIZE, (i + 1) * HASH_SIZE) !== 0) {
           report({ leafIndex: batch.from + i, problem: 'leaf data does not match its hash' });
         }
-        if (!row.pruned) {
-          if (row.c !== null && prefixScratch.length < row.c.length * 3 + 1) prefixScratch = Buffer.alloc(row.c.length * 3 + 1);
-          if (!isCanonical(scratch, length, row.d, row.c, prefixScratch)) uncanonical.push(batch.from + i);
+        if (!pruned) {
+          let canonical: boolean;
+          if (inProcess) {
+            canonical = isCanonical(scratch, leafEnd, prefixStart, prefixEnd);
+          } else {
+            // The detail starts after the first `,"detail":`: in a leaf that leafDataOf wrote, a value holds
+            // no unescaped quote, so the key cannot appear earlier.
+            const data = row.d!;
+            canonical = row.s === Columns.CanonicalUpToDetail && isDetailTail(data.slice(data.indexOf(DETAIL_KEY_TEXT) + DETAIL_KEY_TEXT.length));
+          }
+          if (!canonical) uncanonical.push(batch.from + i);
         }
-      } else if (!row.pruned) {
+      } else if (!pruned) {
         report({ leafIndex: batch.from + i, problem: 'leaf data is missing' });
       } else if (stored[i] !== 1) {
         report({ leafIndex: batch.from + i, problem: 'leaf hash of a pruned entry is missing' });

@@ -70,7 +70,12 @@ export const PREPARED = '/* prepared */ ';
 
 /** Whether statements marked PREPARED are prepared on this database (PostgreSQL), or planned every time (PGlite). */
 export function preparesStatements(q: Queryable): boolean {
-  return !(q.getExecutor().adapter instanceof PGliteAdapter);
+  return !runsInProcess(q);
+}
+
+/** Whether the database runs in this process (PGlite): its work then takes this event loop's time, and every field it returns costs a parse here. */
+export function runsInProcess(q: Queryable): boolean {
+  return q.getExecutor().adapter instanceof PGliteAdapter;
 }
 
 /** A prepared statement's name: derived from its text, so one name never stands for two texts. */

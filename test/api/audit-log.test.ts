@@ -146,6 +146,11 @@ describe('integrity check', () => {
       `UPDATE audit_entries SET actor_user_id = NULL WHERE leaf_index = 3`,
       `UPDATE audit_entries SET actor_user_id = (leaf_data::jsonb->>'actor')::uuid WHERE leaf_index = 3`,
     )).toContainEqual(expect.stringMatching(/actor_user_id/));
+    const { rows: [original] } = await sql<{ leaf_data: string }>`SELECT leaf_data FROM audit_entries WHERE leaf_index = 4`.execute(server.services.db);
+    expect(await tampered(
+      `UPDATE audit_entries SET leaf_data = NULL WHERE leaf_index = 4`,
+      `UPDATE audit_entries SET leaf_data = '${original!.leaf_data.replaceAll("'", "''")}' WHERE leaf_index = 4`,
+    )).toEqual(['leaf data is missing']);
   });
 
   it('checks the columns of entries whose text needs JSON escapes, non-ASCII text or a detail, and catches a column holding the escaped form', async () => {
