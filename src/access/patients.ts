@@ -127,6 +127,16 @@ export async function patientSummary(q: Queryable, decision: AllowedDecision<'pa
   return summaryOf(q, decision, await identityOf(q, decision.patientId).executeTakeFirst(), now);
 }
 
+/**
+ * `patientSummary` for a list: null for a patient without identity traits (a data fault: every way of
+ * creating a patient records them), so that one such patient does not empty the whole list.
+ */
+export async function patientSummaryIfKnown(q: Queryable, decision: AllowedDecision<'patient.read'>, now: Date) {
+  assertDecision(decision, 'patient.read');
+  const row = await identityOf(q, decision.patientId).executeTakeFirst();
+  return row ? summaryOf(q, decision, row, now) : null;
+}
+
 /** `patientSummary` behind the gate, its identity read in the decision's own statement (`gatedSelect`). */
 export async function readPatientSummary(db: Db, input: DecisionInput<'patient.read'>) {
   const { decision, rows } = await gatedSelect(db, input, new GuardedRead(['patient.read'], input.patientId, identityOf(db, input.patientId)));

@@ -11,7 +11,7 @@ import { authenticate, sessionOf } from '../identity/guard.js';
 import { openEmergencyAccess, REASON_MAX_LENGTH, REASON_MIN_LENGTH } from './break-glass.js';
 import { decide, PURPOSES, type Purpose } from './gate.js';
 import { gated, gatedRead } from './gated.js';
-import { candidatePatients, careOverview, patientSummary, professionalsForPatient, readPatientSummary } from './patients.js';
+import { candidatePatients, careOverview, patientSummaryIfKnown, professionalsForPatient, readPatientSummary } from './patients.js';
 import { addCareTeamMember, declareAttendingDoctor, endRelationship, opposeProfessional, withdrawOpposition } from './relationships.js';
 import { askGate } from './ask.js';
 
@@ -93,7 +93,8 @@ export function accessRoutes(app: FastifyInstance, services: Services): void {
         const patients = [];
         for (const patientId of await candidatePatients(tx, me(request), now)) {
           const decision = await decide(tx, askGate(request, new Date(services.now()), patientId, 'patient.read', 'care'));
-          if (decision.allowed) patients.push(await patientSummary(tx, decision, now));
+          const summary = decision.allowed ? await patientSummaryIfKnown(tx, decision, now) : null;
+          if (summary) patients.push(summary);
         }
         return { patients };
       });

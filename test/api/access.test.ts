@@ -71,6 +71,17 @@ describe('attending doctor and care team', () => {
     const list = await doctor.client.get('/api/patients');
     expect(list.body.patients.map((p: any) => p.id)).toEqual([patient.userId]);
 
+    // A patient of the list without identity traits (a data fault) is left out; the others still show.
+    const faulty = await signUpPatient(server, admin.organisationId);
+    await enrolTotp(server, faulty);
+    expect((await faulty.client.post('/api/me/attending-doctor', { professionalId: doctor.userId })).status).toBe(201);
+    await server.services.db.deleteFrom('patient_identities').where('user_id', '=', faulty.userId).execute();
+    const partial = await doctor.client.get('/api/patients');
+    expect(partial.status, JSON.stringify(partial.body)).toBe(200);
+    expect(partial.body.patients.map((p: any) => p.id)).toEqual([patient.userId]);
+    expectProblem(await doctor.client.get(`/api/patients/${faulty.userId}`), 404, 'not_found');
+    await server.services.db.deleteFrom('care_relationships').where('patient_id', '=', faulty.userId).execute();
+
     // Another attending doctor: the first one stops being attending at once.
     expect((await patient.client.post('/api/me/attending-doctor', { professionalId: secondDoctor.userId })).status).toBe(201);
     expectProblem(await doctor.client.get(`/api/patients/${patient.userId}`), 404, 'not_found');
