@@ -83,7 +83,7 @@ const LEAF_PREFIX = sql`'{"v":1,"kind":' || ${quoted('kind')} || ',"type":' || $
 const Columns = {
   /** Not the canonical form, or not comparable there: compared field by field. */
   Other: 0,
-  /** The leaf is the canonical text of its columns up to the detail (EntryRow.t), to check here. */
+  /** The leaf is the canonical text of its columns up to `"detail":`; the detail is checked here. */
   CanonicalUpToDetail: 2,
   /** A pruned entry: its columns were erased on purpose. */
   Pruned: 3,
@@ -113,8 +113,8 @@ function isCanonical(buffer: Buffer, leafEnd: number, prefixStart: number, prefi
 
 /**
  * One entry of a batch, in leaf order. Fields are few: on PGlite each one costs ~2 µs a row to decode.
- * PostgreSQL compares the columns with the leaf (s, t: its CPU is another process's); PGlite returns
- * the canonical prefix (c) to compare here.
+ * PostgreSQL compares the columns with the leaf (s: its CPU is another process's); PGlite returns the
+ * canonical prefix with the leaf (e) to compare here.
  */
 interface EntryRow {
   /** leaf_index − batch start: only when the batch is re-read because entries are missing. */
