@@ -49,3 +49,31 @@ describe('PREPARED statements', () => {
     }
   });
 });
+
+describe('migrations beside other schemas', () => {
+  // Tests run in parallel, one schema each: Kysely's own introspection (every column of every schema)
+  // failed with "schema … does not exist" when another schema was dropped meanwhile (6 rounds in 15 here).
+  it.runIf(onPostgres)('find their tables while other schemas of the database are being dropped', async () => {
+    const url = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const schema = `d_${randomBytes(6).toString('hex')}`;
+    const handle = await openDatabase({ url, pgliteDir: 'memory://', schema, poolSize: 2 });
+    const other = await openDatabase({ url, pgliteDir: 'memory://', poolSize: 4 });
+    try {
+      await sql`CREATE TABLE ${sql.id(schema, 'mine')} (id int)`.execute(handle.db);
+      for (let round = 0; round < 10; round++) {
+        const doomed = Array.from({ length: 6 }, () => `x_${randomBytes(6).toString('hex')}`);
+        for (const name of doomed) await sql.raw(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.t (id serial PRIMARY KEY, a text)`).execute(other.db);
+        const drops = Promise.all(doomed.map((name) => sql.raw(`DROP SCHEMA ${name} CASCADE`).execute(other.db)));
+        for (let i = 0; i < 5; i++) {
+          const tables = await handle.db.introspection.getTables();
+          expect(tables.map((table) => `${table.schema}.${table.name}`)).toEqual([`${schema}.mine`]);
+        }
+        await drops;
+      }
+    } finally {
+      await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(handle.db);
+      await handle.close();
+      await other.close();
+    }
+  });
+});

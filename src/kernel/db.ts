@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type DatabaseIntrospector, type DatabaseMetadata, type SchemaMetadata, type TableMetadata, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import { PGliteAdapter, PGliteDialect } from './pglite-dialect.js';
@@ -54,8 +54,41 @@ async function openPostgres(url: string, schema: string | undefined, max: number
   if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   // The URL may choose the schema itself (…?options=-c search_path=x): migrations bookkeeping goes there too.
   const current = schema ?? (await pool.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? 'public';
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialectNamingTables({ pool }) });
   return { db, kind: 'postgres', schema: current, close: () => db.destroy() };
+}
+
+/**
+ * PostgreSQL whose introspection gives what the migrator asks of it: schema names, and the names of
+ * the tables in this connection's schemas. Kysely's own introspection reads every column of every
+ * schema and fails ("schema … does not exist") while another schema of the same database is being
+ * dropped — as tests do, one schema each, in parallel.
+ */
+class PostgresDialectNamingTables extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new TableNamesIntrospector(db);
+  }
+}
+
+class TableNamesIntrospector implements DatabaseIntrospector {
+  constructor(private readonly db: Kysely<unknown>) {}
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    const { rows } = await sql<{ name: string }>`SELECT nspname AS name FROM pg_catalog.pg_namespace`.execute(this.db);
+    return rows;
+  }
+
+  async getTables(): Promise<TableMetadata[]> {
+    const { rows } = await sql<{ schema: string; name: string; isView: boolean }>`
+      SELECT n.nspname AS schema, c.relname AS name, c.relkind IN ('v', 'm') AS "isView"
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname = ANY (current_schemas(false))`.execute(this.db);
+    return rows.map((row) => ({ ...row, columns: [] }));
+  }
+
+  async getMetadata(): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables() };
+  }
 }
 
 /**
