@@ -153,6 +153,25 @@ describe('integrity check', () => {
     )).toEqual(['leaf data is missing']);
   });
 
+  it('names only the changed entry when its leaf holds a raw separator of the check (chr(29), chr(30))', async () => {
+    await server.services.audit.integrator.flush();
+    const { db } = server.services;
+    const { rows: [original] } = await sql<{ leaf_data: string }>`SELECT leaf_data FROM audit_entries WHERE leaf_index = 5`.execute(db);
+    try {
+      for (const control of [29, 30]) {
+        await sql`UPDATE audit_entries SET leaf_data = replace(leaf_data, '"outcome":', chr(${control}) || '"outcome":') WHERE leaf_index = 5`.execute(db);
+        const report = await verify();
+        expect(report.ok).toBe(false);
+        expect(report.problems).toContainEqual({ leafIndex: 5, problem: 'leaf data does not match its hash' });
+        expect(report.problems.filter((p) => p.leafIndex !== 5)).toEqual([]);
+        await sql`UPDATE audit_entries SET leaf_data = ${original!.leaf_data} WHERE leaf_index = 5`.execute(db);
+      }
+    } finally {
+      await sql`UPDATE audit_entries SET leaf_data = ${original!.leaf_data} WHERE leaf_index = 5`.execute(db);
+    }
+    expect(await verify()).toMatchObject({ ok: true, problems: [] });
+  });
+
   it('checks the columns of entries whose text needs JSON escapes, non-ASCII text or a detail, and catches a column holding the escaped form', async () => {
     const { db } = server.services;
     const reasons = ['il a dit "urgent"', 'C:\\dossiers\\patient', 'ligne 1\nligne 2', 'détresse respiratoire — SpO₂ 85 %', '"', ',"detail":{}}'];
