@@ -3,7 +3,7 @@
 // (`gated`), or for a read the decision's own statement, committed before anything is read (`gatedRead`).
 // An allowed decision is a value only this module can make; every repository that reads or writes
 // patient data takes one as its first argument, so no route reaches patient data around the gate.
-import { sql, type Compilable, type Expression } from 'kysely';
+import { sql, type Compilable, type Expression, type RawBuilder } from 'kysely';
 import { appendAuditEntry, conditionalAuditInsert, type AuditContext, type AuditEntryInput } from '../audit/log.js';
 import { PREPARED, preparesStatements, type Queryable } from '../kernel/db.js';
 import type { RelationshipKind } from '../kernel/schema.js';
@@ -114,16 +114,91 @@ export class GuardedRead<A extends Action, Row> {
  * entry (autocommit), or after it.
  */
 export async function decideAndRead<A extends Action, Row>(q: Queryable, input: DecisionInput<A>, read: GuardedRead<A, Row>): Promise<{ decision: Decision<A>; rows: Row[] }> {
-  if (read.patientId !== input.patientId || !read.actions.includes(input.action)) throw new Error('gate: a guarded read for another patient or action');
+  checkGuarded(read, input);
   const query = GuardedRead.queryOf(ISSUED_BY_GATE, read as GuardedRead<Action, Row>);
   const { decision, rows } = await decideWith(q, input, query);
   if (!decision.allowed) return { decision, rows: [] };
   return { decision, rows: rows ?? (await q.executeQuery(query.compile())).rows };
 }
 
+/** A value of a guarded insert's row: what JSON carries to `json_populate_record` as the column's text. */
+export type InsertValue = string | number | boolean | Date | null;
+export type InsertRow = Record<string, InsertValue>;
+
+/**
+ * A change that a repository prepares for one patient as one new row of `table`, and that only the gate
+ * runs: within the statement that confirms the decision's facts and writes its entry when the gate holds
+ * a guess (decision, trace and row in one autocommit statement, so one transaction, as `gated` makes
+ * one), else in `gated`'s transaction once the decision is allowed. `row` is what the repository returns.
+ */
+export class GuardedInsert<A extends Action, Row extends InsertRow> {
+  readonly actions: readonly A[];
+  readonly patientId: string;
+  readonly table: string;
+  readonly row: Row;
+
+  constructor(actions: readonly A[], patientId: string, table: string, row: Row) {
+    this.actions = actions;
+    this.patientId = patientId;
+    this.table = table;
+    this.row = row;
+  }
+}
+
+function checkGuarded(guarded: { patientId: string; actions: readonly Action[] }, input: DecisionInput): void {
+  if (guarded.patientId !== input.patientId || !guarded.actions.includes(input.action)) throw new Error('gate: a guarded read or change for another patient or action');
+}
+
+/**
+ * `INSERT INTO table (columns) SELECT … FROM [source,] json_populate_record(NULL::table, $row)`: the row as
+ * one JSON parameter that the database types as the table's columns; with `source`, one row per row of it.
+ */
+function insertOf(insert: GuardedInsert<Action, InsertRow>, source?: RawBuilder<unknown>): RawBuilder<unknown> {
+  const columns = Object.keys(insert.row);
+  const table = sql.table(insert.table);
+  return sql`INSERT INTO ${table} (${sql.join(columns.map((column) => sql.ref(column)))})
+    SELECT ${sql.join(columns.map((column) => sql.ref(`r.${column}`)))}
+    FROM ${source ? sql`${source}, ` : sql``}json_populate_record(NULL::${table}, ${JSON.stringify(insert.row)}::json) AS r`;
+}
+
+/** Writes a guarded insert's row under an allowed decision (in `gated`'s transaction). */
+export async function insertAllowed<A extends Action>(q: Queryable, decision: AllowedDecision<A>, insert: GuardedInsert<A, InsertRow>): Promise<void> {
+  assertDecision(decision, ...insert.actions);
+  if (decision.patientId !== insert.patientId) throw new Error('gate: a guarded change for another patient');
+  await insertOf(insert as GuardedInsert<Action, InsertRow>).execute(q);
+}
+
+/**
+ * The decision, its entry and the row in one statement, when that can be (PostgreSQL, a guess of the
+ * facts held that allows): true when all three were written. False when nothing was written — no guess,
+ * a guessed denial, facts other than the guess, or a failed statement (one statement is one
+ * transaction) — and the caller then goes through `gated`, which decides and traces as usual.
+ */
+export async function decideAndInsert<A extends Action>(q: Queryable, input: DecisionInput<A>, insert: GuardedInsert<A, InsertRow>): Promise<boolean> {
+  checkGuarded(insert, input);
+  const { actor, patientId } = input;
+  if (!actor.secondFactorVerified || (actor.ownRecordOnly && actor.userId !== patientId) || !preparesStatements(q)) return false;
+  const { guess, guessed } = guessFor(input);
+  if (guess === undefined || !guessed?.allowed) return false;
+  const statement = sql`${sql.raw(PREPARED)}WITH ${factsCte(input)}, ${entryCte(input, guessed, guess)},
+      change AS (${insertOf(insert as GuardedInsert<Action, InsertRow>, sql`entry`)} RETURNING 1)
+    SELECT facts AS gate_facts, (SELECT count(*) FROM entry)::int AS gate_traced, (SELECT count(*) FROM change)::int AS gate_changed FROM facts`;
+  let first: { gate_facts: string; gate_traced: number | string; gate_changed: number | string };
+  try {
+    first = (await statement.execute(q)).rows[0] as typeof first;
+  } catch {
+    return false; // nothing was written: `gated` will decide, trace, and meet the same failure in its own transaction
+  }
+  rememberFacts(input, first.gate_facts);
+  const written = Number(first.gate_traced);
+  if (written === 0) return false;
+  if (written !== 1 || Number(first.gate_changed) !== 1 || first.gate_facts !== guess) throw new Error('gate: a change written with an entry other than its decision\'s');
+  return true;
+}
+
 async function decideWith<A extends Action, Row>(q: Queryable, input: DecisionInput<A>, read: ReadQuery<Row> | undefined): Promise<{ decision: Decision<A>; rows?: Row[] | undefined }> {
   const { actor, patientId, action, purpose, now } = input;
-  const request = { isSelf: actor.userId === patientId, secondFactorVerified: actor.secondFactorVerified, action, purpose };
+  const request = requestOf(input);
   let verdict: Verdict;
   let rows: Row[] | undefined;
   if (actor.ownRecordOnly && !request.isSelf) {
@@ -220,26 +295,51 @@ export function forgetFactsGuesses(): void {
 /** The result columns the gate adds to a guarded read's rows (a read must not use these names). */
 const GATE_COLUMNS = ['gate_facts', 'gate_traced', 'gate_row'] as const;
 
+/** The gate's guess of the facts of (actor, patient), and its verdict on them. */
+function guessFor(input: DecisionInput): { guess: string | undefined; guessed: Verdict | undefined } {
+  const { actor, patientId } = input;
+  const guess = lastFactsOfPair.get(`${actor.userId} ${patientId}`) ?? lastFactsOfActor.get(actor.userId);
+  return { guess, guessed: guess === undefined ? undefined : judge(factsFrom(guess, actor.userId, patientId), requestOf(input)) };
+}
+
+function requestOf(input: DecisionInput): DecisionRequest {
+  const { actor, patientId, action, purpose } = input;
+  return { isSelf: actor.userId === patientId, secondFactorVerified: actor.secondFactorVerified, action, purpose };
+}
+
+function rememberFacts(input: DecisionInput, facts: string): void {
+  remember(lastFactsOfPair, `${input.actor.userId} ${input.patientId}`, facts);
+  remember(lastFactsOfActor, input.actor.userId, facts);
+}
+
+/**
+ * access_facts (migration 0010): the facts query as a PL/pgSQL function, its plan prepared once per
+ * connection; STABLE, so it reads with this statement's snapshot, the one the conditional entry is written in.
+ */
+function factsCte(input: DecisionInput): RawBuilder<unknown> {
+  return sql`facts AS (SELECT access_facts(${input.actor.userId}::uuid, ${input.patientId}::uuid, ${input.now}::timestamptz) AS facts)`;
+}
+
+/** The entry of the guessed verdict, written only if the facts the statement reads are the guessed ones. */
+function entryCte(input: DecisionInput, guessed: Verdict, guess: string): RawBuilder<unknown> {
+  return sql`entry AS (${conditionalAuditInsert(input.context, entryOf(input, guessed), input.now, sql`facts`, sql`facts.facts = ${guess}::text`)})`;
+}
+
 async function judgeAndTrace<Row>(q: Queryable, input: DecisionInput, request: DecisionRequest, read: ReadQuery<Row> | undefined): Promise<{ verdict: Verdict; rows?: Row[] }> {
   const { actor, patientId, now } = input;
-  const key = `${actor.userId} ${patientId}`;
-  const guess = lastFactsOfPair.get(key) ?? lastFactsOfActor.get(actor.userId);
-  const guessed = guess === undefined ? undefined : judge(factsFrom(guess, actor.userId, patientId), request);
-  // access_facts (migration 0010): the facts query as a PL/pgSQL function, its plan prepared once per
-  // connection; STABLE, so it reads with this statement's snapshot, the one the conditional entry is written in.
-  const facts = sql`facts AS (SELECT access_facts(${actor.userId}::uuid, ${patientId}::uuid, ${now}::timestamptz) AS facts)`;
-  const entry = () => sql`entry AS (${conditionalAuditInsert(input.context, entryOf(input, guessed!), now, sql`facts`, sql`facts.facts = ${guess}::text`)})`;
+  const { guess, guessed } = guessFor(input);
+  const facts = factsCte(input);
   // Prepared on PostgreSQL: planning this statement cost more than running it (bench/README.md).
   const prepared = sql.raw(PREPARED);
   // A guessed denial never carries the read: no patient data leaves the database on a refusal. On PGlite,
   // where nothing is prepared, planning the larger statement costs more than a second one (bench/README.md).
   const carriesRead = read !== undefined && guessed?.allowed === true && preparesStatements(q);
   let statement;
-  if (guessed === undefined) statement = sql`${prepared}WITH ${facts} SELECT facts AS gate_facts, 0 AS gate_traced FROM facts`;
-  else if (!carriesRead) statement = sql`${prepared}WITH ${facts}, ${entry()} SELECT facts AS gate_facts, (SELECT count(*) FROM entry)::int AS gate_traced FROM facts`;
+  if (guessed === undefined || guess === undefined) statement = sql`${prepared}WITH ${facts} SELECT facts AS gate_facts, 0 AS gate_traced FROM facts`;
+  else if (!carriesRead) statement = sql`${prepared}WITH ${facts}, ${entryCte(input, guessed, guess)} SELECT facts AS gate_facts, (SELECT count(*) FROM entry)::int AS gate_traced FROM facts`;
   else {
     // The read runs only when the entry was written (a one-time filter on the outer row); row_number keeps its order.
-    statement = sql`${prepared}WITH ${facts}, ${entry()}, head AS (SELECT facts, (SELECT count(*) FROM entry)::int AS traced FROM facts)
+    statement = sql`${prepared}WITH ${facts}, ${entryCte(input, guessed, guess)}, head AS (SELECT facts, (SELECT count(*) FROM entry)::int AS traced FROM facts)
       SELECT head.facts AS gate_facts, head.traced AS gate_traced, work.* FROM head
       LEFT JOIN LATERAL (SELECT row_number() OVER () AS gate_row, w.* FROM ${read} AS w WHERE head.traced = 1) AS work ON true
       ORDER BY work.gate_row`;
@@ -247,8 +347,7 @@ async function judgeAndTrace<Row>(q: Queryable, input: DecisionInput, request: D
   const { rows } = await statement.execute(q);
   const first = rows[0] as { gate_facts: string; gate_traced: number | string };
   const factsRead = first.gate_facts;
-  remember(lastFactsOfPair, key, factsRead);
-  remember(lastFactsOfActor, actor.userId, factsRead);
+  rememberFacts(input, factsRead);
   // A number, whichever way the driver hands it over: whether the entry is written decides the rest.
   const written = Number(first.gate_traced);
   if (written !== 0 && written !== 1) throw new Error(`gate: ${String(first.gate_traced)} entries written for one decision`);

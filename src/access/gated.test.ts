@@ -8,9 +8,9 @@ import { sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTrans
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openDatabase, type DatabaseHandle, type Db } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
-import { foundObservations, observationsOf, observationsRead, recordObservation } from '../records/observations.js';
-import { forgetFactsGuesses, GuardedRead, type DecisionInput } from './gate.js';
-import { gated, gatedRead, gatedSelect } from './gated.js';
+import { foundObservations, newObservation, observationsOf, observationsRead, recordObservation } from '../records/observations.js';
+import { forgetFactsGuesses, GuardedInsert, GuardedRead, type DecisionInput } from './gate.js';
+import { gated, gatedInsert, gatedRead, gatedSelect } from './gated.js';
 import { patientSummary, readPatientSummary } from './patients.js';
 
 const onPostgres = process.env['TEST_DB'] === 'postgres';
@@ -236,5 +236,60 @@ describe('gatedSelect (decision, trace and read in one statement)', () => {
     } finally {
       await single.close();
     }
+  });
+});
+
+describe('gatedInsert (decision, trace and new row in one statement)', () => {
+  const write = (patientId = patient): DecisionInput<'record.write'> => ({ ...read(doctor, patientId), action: 'record.write' });
+  const weight = (value: number, id = randomUUID()) => ({ id, kind: 'weight' as const, value, effectiveAt: new Date(Date.now() - 60_000) });
+  const stored = (id: string) => db.selectFrom('observations').select(['id', 'patient_id', 'author_id', 'value']).where('id', '=', id).execute();
+
+  it('writes the row with its one entry: on PostgreSQL with a guess, in one statement; else through gated', async () => {
+    for (const guess of [false, true]) {
+      if (!guess) forgetFactsGuesses();
+      const input = write();
+      const counted = counting(db);
+      const row = await gatedInsert(counted.db, input, newObservation(patient, doctor, weight(70), input.now));
+      expect(await stored(row.id)).toEqual([{ id: row.id, patient_id: patient, author_id: doctor, value: '70' }]);
+      expect(await entriesOf(input.context.requestId)).toEqual([{ outcome: 'allowed', type: 'record.write', actor_user_id: doctor, patient_id: patient }]);
+      const inOne = guess && onPostgres;
+      expect(counted.statements.some((statement) => /^\/\* prepared \*\/ WITH facts AS[\s\S]*change AS \(INSERT INTO "observations"/.test(statement))).toBe(inOne);
+      if (inOne) expect(counted.statements).toHaveLength(1);
+      else expect(counted.statements.at(-1)).toMatch(/^INSERT INTO "observations"/);
+    }
+  });
+
+  it('writes nothing when the facts changed since the guess: the refusal is judged on the facts read, traced once', async () => {
+    await gatedInsert(db, write(secondPatient), newObservation(secondPatient, doctor, weight(71), new Date())); // the guess: allowed
+    await db.updateTable('care_relationships').set({ ends_at: new Date(Date.now() - 1000) }).where('patient_id', '=', secondPatient).execute();
+    try {
+      const input = write(secondPatient);
+      const measure = weight(72);
+      const error = await gatedInsert(db, input, newObservation(secondPatient, doctor, measure, input.now)).catch((caught: unknown) => caught);
+      expect((error as AppError).code).toBe('not_found');
+      expect(await stored(measure.id)).toEqual([]);
+      expect(await entriesOf(input.context.requestId)).toEqual([{ outcome: 'denied', type: 'record.write', actor_user_id: doctor, patient_id: secondPatient }]);
+    } finally {
+      await db.updateTable('care_relationships').set({ ends_at: null }).where('patient_id', '=', secondPatient).execute();
+    }
+  });
+
+  it('keeps the decision’s one entry and writes nothing when the row itself is refused by the database', async () => {
+    const first = weight(73);
+    await gatedInsert(db, write(), newObservation(patient, doctor, first, new Date()));
+    const input = write();
+    await expect(gatedInsert(db, input, newObservation(patient, doctor, weight(74, first.id), input.now))).rejects.toThrow(/duplicate key|unique/i);
+    expect(await stored(first.id)).toEqual([{ id: first.id, patient_id: patient, author_id: doctor, value: '73' }]);
+    expect(await entriesOf(input.context.requestId)).toEqual([{ outcome: 'allowed', type: 'record.write', actor_user_id: doctor, patient_id: patient }]);
+  });
+
+  it('refuses a guarded insert prepared for another patient or another action, before anything is written', async () => {
+    const input = write();
+    const measure = weight(75);
+    await expect(gatedInsert(db, input, newObservation(secondPatient, doctor, measure, input.now))).rejects.toThrow(/another patient or action/);
+    const otherAction = new GuardedInsert(['record.read'] as never, patient, 'observations', { id: measure.id });
+    await expect(gatedInsert(db, input, otherAction)).rejects.toThrow(/another patient or action/);
+    expect(await stored(measure.id)).toEqual([]);
+    expect(await entriesOf(input.context.requestId)).toEqual([]);
   });
 });

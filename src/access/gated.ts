@@ -1,11 +1,12 @@
 // How routes use the gate. A change: one transaction holding the decision, its audit entry and the work
-// it allows (`gated`). A read: the decision and its entry committed first, then the reads (`gatedRead`).
+// it allows (`gated`; `gatedInsert` when the work is one new row). A read: the decision and its entry
+// committed first, then the reads (`gatedRead`).
 // A denial commits its trace and becomes an HTTP problem that never tells whether the patient exists; a
 // refusal by the work itself (conflict, bad input) undoes the work but keeps the trace.
 import { sql } from 'kysely';
 import type { Db, Queryable, Tx } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
-import { decide, decideAndRead, type Action, type AllowedDecision, type DecisionInput, type DeniedDecision, type GuardedRead } from './gate.js';
+import { decide, decideAndInsert, decideAndRead, insertAllowed, type Action, type AllowedDecision, type DecisionInput, type DeniedDecision, type GuardedInsert, type GuardedRead, type InsertRow } from './gate.js';
 
 /** Every denial is "not found", except a missing second factor, which the person can fix. */
 export function denialError(decision: DeniedDecision): AppError {
@@ -69,4 +70,16 @@ export async function gatedSelect<A extends Action, Row>(db: Db, input: Decision
   const { decision, rows } = await decideAndRead(db, input, read);
   if (!decision.allowed) throw denialError(decision);
   return { decision, rows };
+}
+
+/**
+ * `gated` for a change that is one new row a repository prepared as a `GuardedInsert`: when the gate
+ * holds a guess of the facts (nearly always), the decision, its entry and the row are one autocommit
+ * statement — one transaction, as `gated`'s; otherwise `gated` itself decides, traces and writes the row.
+ * Returns the row.
+ */
+export async function gatedInsert<A extends Action, Row extends InsertRow>(db: Db, input: DecisionInput<A>, insert: GuardedInsert<A, Row>): Promise<Row> {
+  if (await decideAndInsert(db, input, insert)) return insert.row;
+  await gated(db, input, (tx, decision) => insertAllowed(tx, decision, insert));
+  return insert.row;
 }

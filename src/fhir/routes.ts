@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { assertDecision, decide, type AllowedDecision, type DecisionInput, type Purpose } from '../access/gate.js';
-import { gated, gatedRead, gatedSelect } from '../access/gated.js';
+import { gated, gatedInsert, gatedRead, gatedSelect } from '../access/gated.js';
 import { careOverview } from '../access/patients.js';
 import type { Action } from '../access/rules.js';
 import { appendAuditEntry } from '../audit/log.js';
@@ -23,7 +23,7 @@ import { readReport, reportOwner, signedReportsOfPatient } from '../reports/repo
 import { REPORT_TYPE } from '../reports/sections.js';
 import { documentOwner, documentsOfPatient, summarise, type StoredDocument } from '../records/documents.js';
 import { conditionOwner, conditionsOf } from '../records/conditions.js';
-import { checkObservation, foundObservations, observationOwner, observationsRead, recordObservation } from '../records/observations.js';
+import { checkObservation, foundObservations, newObservation, observationOwner, observationsRead, recordObservation } from '../records/observations.js';
 import { callerOf, fhirAuthenticate, requireScope } from '../oauth/bearer.js';
 import type { Services } from '../services.js';
 import { auditEventResource } from './audit-events.js';
@@ -306,7 +306,11 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
           checkObservation(measure, now()); // bad input is refused before the gate is asked
           const id = randomUUID();
           const input = ask(request, patientId, 'record.write', { type: 'Observation', id });
-          const row = await gated(db, { ...input, detail: { ...via(request), change: 'observation.created' } }, (tx, decision) => recordObservation(tx, decision, { ...measure, id }, input.now));
+          const change = { ...input, detail: { ...via(request), change: 'observation.created' } };
+          // Of an encounter: recordObservation checks that it is the patient's, in gated's transaction.
+          const row = measure.encounterId
+            ? await gated(db, change, (tx, decision) => recordObservation(tx, decision, { ...measure, id }, input.now))
+            : await gatedInsert(db, change, newObservation(patientId, input.actor.userId, { ...measure, id }, input.now));
           return reply.code(201).header('location', `${base}/Observation/${row.id}/_history/1`).header('etag', 'W/"1"').type(FHIR_JSON).send(observationResource(row));
         });
 

@@ -3,13 +3,13 @@
 // data are in the FHIR API as Observation (src/fhir).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { gated, gatedRead } from '../access/gated.js';
+import { gatedInsert, gatedRead } from '../access/gated.js';
 import type { DecisionInput, Purpose } from '../access/gate.js';
 import type { Action } from '../access/rules.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
 import { contextOf } from '../kernel/http.js';
 import type { Services } from '../services.js';
-import { checkObservation, KIND_NAMES, OBSERVATION_KINDS, observationsOf, observationView, recordObservation, type ObservationKindName } from './observations.js';
+import { checkObservation, KIND_NAMES, OBSERVATION_KINDS, newObservation, observationsOf, observationView, type ObservationKindName } from './observations.js';
 
 const PatientParams = Type.Object({ patientId: Type.String({ format: 'uuid' }) });
 const ListQuery = Type.Object(
@@ -58,7 +58,7 @@ export function observationRoutes(app: FastifyInstance, services: Services): voi
       const measure = { kind: body.kind, value: body.value, value2: body.value2, effectiveAt: new Date(body.effectiveAt) };
       const input = ask(request, patientId, 'record.write', 'care', { change: 'observation.recorded', kind: body.kind });
       checkObservation(measure, input.now); // bad input is refused before the gate is asked
-      const row = await gated(db, input, (tx, decision) => recordObservation(tx, decision, measure, input.now));
+      const row = await gatedInsert(db, input, newObservation(patientId, input.actor.userId, measure, input.now));
       return reply.code(201).send({ observation: observationView(row) });
     });
   });

@@ -2,7 +2,7 @@
 // and UCUM units (HL7 R4 vital-signs profiles, FR Core where it has one), and their storage. A blood
 // pressure is one observation with two values (systolic in `value`, diastolic in `value2`).
 import { randomUUID } from 'node:crypto';
-import { assertDecision, GuardedRead, type AllowedDecision } from '../access/gate.js';
+import { assertDecision, GuardedInsert, GuardedRead, type AllowedDecision } from '../access/gate.js';
 import { sql, type Selectable } from 'kysely';
 import type { Queryable } from '../kernel/db.js';
 import type { ObservationsTable } from '../kernel/schema.js';
@@ -85,11 +85,28 @@ export async function recordObservation(q: Queryable, decision: AllowedDecision<
     const encounter = await q.selectFrom('consultations').select('id').where('id', '=', input.encounterId).where('patient_id', '=', decision.patientId).executeTakeFirst();
     if (!encounter) throw new AppError('validation_failed', { fr: 'Cette consultation n’est pas celle de ce patient.', en: 'This consultation is not this patient’s.' });
   }
+  const row = observationRow(decision.patientId, decision.actorId, input, now);
+  await q.insertInto('observations').values(row).execute();
+  return row;
+}
+
+/**
+ * A new observation that names no encounter, as a change only the gate writes (`gatedInsert`: the
+ * decision, its trace and the row in one statement). One that names an encounter goes through
+ * recordObservation, which first checks that the encounter is the patient's.
+ */
+export function newObservation(patientId: string, authorId: string, input: NewObservation & { id?: string }, now: Date): GuardedInsert<'record.write', ObservationRow> {
+  if (input.encounterId) throw new Error('newObservation: an observation of an encounter goes through recordObservation');
+  checkObservation(input, now);
+  return new GuardedInsert(['record.write'], patientId, 'observations', observationRow(patientId, authorId, input, now));
+}
+
+function observationRow(patientId: string, authorId: string, input: NewObservation & { id?: string }, now: Date): ObservationRow {
   const kind: ObservationKind = OBSERVATION_KINDS[input.kind];
-  const row = {
+  return {
     id: input.id ?? randomUUID(),
-    patient_id: decision.patientId,
-    author_id: decision.actorId,
+    patient_id: patientId,
+    author_id: authorId,
     encounter_id: input.encounterId ?? null,
     kind: input.kind,
     code: kind.code,
@@ -99,8 +116,6 @@ export async function recordObservation(q: Queryable, decision: AllowedDecision<
     effective_at: input.effectiveAt,
     recorded_at: now,
   };
-  await q.insertInto('observations').values(row).execute();
-  return row;
 }
 
 const COLUMNS = ['id', 'patient_id', 'author_id', 'encounter_id', 'kind', 'code', 'value', 'value2', 'unit', 'effective_at', 'recorded_at'] as const;

@@ -12,13 +12,14 @@ const HOUR = 3600_000;
 let server: TestServer;
 let setting: CareSetting;
 let stranger: Account;
+let consultation: string;
 const fhir = new Fhir();
 const at = (hoursAgo: number) => new Date(server.services.now() - hoursAgo * HOUR).toISOString();
 
 beforeAll(async () => {
   server = await startTestServer();
   setting = await careSetting(server);
-  await insertConsultation(server, setting, { status: 'ended' }); // the doctor's care relationship
+  consultation = await insertConsultation(server, setting, { status: 'ended' }); // the doctor's care relationship
   stranger = await inviteMember(server, setting.admin, { roles: ['doctor'], rpps: '10000000124', profession: 'médecin généraliste' });
   await enrolTotp(server, stranger);
 });
@@ -149,5 +150,15 @@ describe('as FHIR Observations', () => {
     await server.services.audit.integrator.flush();
     const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM audit_entries WHERE type = 'record.write' AND resource_type = 'Observation' AND outcome = 'allowed'`.execute(server.services.db);
     expect(Number(rows[0]!.n)).toBe(2);
+
+    // Of an encounter: the patient's own is kept; one that is not this patient's is refused, nothing written.
+    const ofEncounter = await post({ ...weight, encounter: { reference: `Encounter/${consultation}` } });
+    expect(ofEncounter.status).toBe(201);
+    expect(ofEncounter.body.encounter).toEqual({ reference: `Encounter/${consultation}` });
+    const beforeForeign = await count();
+    const foreign = await post({ ...weight, encounter: { reference: 'Encounter/00000000-0000-4000-8000-000000000000' } });
+    expect(foreign.status).toBe(400) // as an implausible value: the measure, not the resource, is refused;
+    expect(foreign.body.resourceType).toBe('OperationOutcome');
+    expect(await count()).toBe(beforeForeign);
   });
 });
