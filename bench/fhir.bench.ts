@@ -12,13 +12,22 @@
 //   count) raw. Goal: ratio >= 0.25.
 // - fhir-create: POST /fhir/R4/Observation (validation, gate, audit entry, insert) per second vs a raw
 //   single-row INSERT of the same row per second, autocommit. Goal: ratio >= 0.35.
+// - fhir-read-in-process, fhir-create-in-process (no goal): the same work as the read and the create
+//   routes (owner lookup, gate statement with its entry and the read or the row, the FHIR JSON) called
+//   in this process, no HTTP and no server: the most a server could reach with this gate and audit, so
+//   that the part of the HTTP layer and the part of the gate's work are told apart.
 // - fhir-export: GET /fhir/R4/Patient/<id>/$everything of a patient with 10^4 observations, median of
 //   3, against the raw SELECT of the same observations. Goal: < 5 s.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
 import { sql } from 'kysely';
+import { type Action, type DecisionInput } from '../src/access/gate.js';
+import { gatedInsert, gatedSelect } from '../src/access/gated.js';
+import { observationResource } from '../src/fhir/observations.js';
 import { SESSION_COOKIE } from '../src/identity/cookies.js';
+import { openDatabase } from '../src/kernel/db.js';
+import { foundObservations, newObservation, observationOwner, observationsRead } from '../src/records/observations.js';
 import { hashToken } from '../src/kernel/crypto.js';
 import { report } from './report.js';
 import { percentile, send, type Target } from './support/load.js';
@@ -29,7 +38,7 @@ const OBSERVATIONS = Number(process.env['FHIR_BENCH_OBSERVATIONS'] ?? 1_000_000)
 const CONNECTIONS = 8;
 // FHIR_BENCH_ONLY=read,search… runs only those figures (to profile one of them with BENCH_CPU_PROF=1).
 const ONLY = process.env['FHIR_BENCH_ONLY']?.split(',');
-const wanted = (figure: 'read' | 'bearer' | 'search' | 'create' | 'export') => ONLY === undefined || ONLY.includes(figure);
+const wanted = (figure: 'read' | 'read-in-process' | 'bearer' | 'search' | 'create' | 'create-in-process' | 'export') => ONLY === undefined || ONLY.includes(figure);
 const PHASE_MS = 3_000;
 const WARMUP_MS = 1_000;
 const HOUR = 3600_000;
@@ -73,6 +82,7 @@ console.log(`  data: ${PATIENTS} patients, ${OBSERVATIONS} observations in ${((p
 const server = await startServer({ env: database.env, cpuProfileName: 'fhir' });
 await withServer(server, database, async ({ port }) => {
   const pool = new pg.Pool({ connectionString: database.env['DATABASE_URL'], max: CONNECTIONS });
+  const local = await openDatabase({ url: database.env['DATABASE_URL']!, pgliteDir: '', poolSize: CONNECTIONS });
   try {
     let seed = 12345;
     const random = (below: number) => {
@@ -137,6 +147,34 @@ await withServer(server, database, async ({ port }) => {
       );
     };
 
+    // The routes' work called here (see fhir-read-in-process above): the decision and its entry as the server writes them.
+    const asDoctor = <A extends Action>(patient: string, action: A, resource: { type: string; id: string }, change?: string): DecisionInput<A> => ({
+      actor: { userId: seeded.doctorId, secondFactorVerified: true },
+      patientId: patient,
+      action,
+      purpose: 'care',
+      context: { requestId: randomUUID(), sourceAddress: '127.0.0.1' },
+      now: new Date(),
+      resource,
+      detail: change ? { via: 'fhir', change } : { via: 'fhir' },
+    });
+    const readInProcess: Work = async () => {
+      const id = observationId();
+      const patient = await observationOwner(local.db, id);
+      if (!patient) throw new Error('read in process: no owner');
+      const read = await gatedSelect(local.db, asDoctor(patient, 'record.read', { type: 'Observation', id }), observationsRead(local.db, patient, { id }));
+      const { rows } = await foundObservations(local.db, read.decision, { id }, read.rows);
+      if (rows.length !== 1) throw new Error('read in process: not found');
+      JSON.stringify(observationResource(rows[0]!));
+    };
+    const createInProcess: Work = async () => {
+      const patient = patientId();
+      const input = asDoctor(patient, 'record.write', { type: 'Observation', id: randomUUID() }, 'observation.created');
+      const measure = { id: input.resource!.id, kind: 'weight' as const, value: 50 + random(50), effectiveAt: new Date(seeded.now - random(1000) * HOUR) };
+      const row = await gatedInsert(local.db, input, newObservation(patient, seeded.doctorId, measure, input.now));
+      JSON.stringify(observationResource(row));
+    };
+
     const run = async (work: Work, durationMs: number) => {
       const latencies: number[] = [];
       const deadline = performance.now() + durationMs;
@@ -152,7 +190,7 @@ await withServer(server, database, async ({ port }) => {
       );
       return { count: latencies.length, ms: performance.now() - begin, latencies };
     };
-    const compare = async (name: string, api: Work, raw: Work) => {
+    const compare = async (name: string, api: Work, raw: Work, label = 'API') => {
       await run(api, WARMUP_MS);
       await run(raw, WARMUP_MS);
       const totals = { api: { count: 0, ms: 0, latencies: [] as number[] }, raw: { count: 0, ms: 0, latencies: [] as number[] } };
@@ -166,7 +204,7 @@ await withServer(server, database, async ({ port }) => {
         totals[kind].latencies.push(...result.latencies);
       }
       const rate = (t: { count: number; ms: number }) => (t.count * 1000) / t.ms;
-      console.log(`  ${name}: API ${rate(totals.api).toFixed(0)}/s (p50 ${percentile(totals.api.latencies, 0.5).toFixed(1)} ms, p95 ${percentile(totals.api.latencies, 0.95).toFixed(1)} ms, server CPU ${((serverCpu * 1e6) / totals.api.count).toFixed(0)} µs/request), raw ${rate(totals.raw).toFixed(0)}/s`);
+      console.log(`  ${name}: ${label} ${rate(totals.api).toFixed(0)}/s (p50 ${percentile(totals.api.latencies, 0.5).toFixed(1)} ms, p95 ${percentile(totals.api.latencies, 0.95).toFixed(1)} ms, server CPU ${((serverCpu * 1e6) / totals.api.count).toFixed(0)} µs/request), raw ${rate(totals.raw).toFixed(0)}/s`);
       return { apiRate: rate(totals.api), rawRate: rate(totals.raw), p95: percentile(totals.api.latencies, 0.95), rawP95: percentile(totals.raw.latencies, 0.95), count: totals.api.count };
     };
 
@@ -175,6 +213,10 @@ await withServer(server, database, async ({ port }) => {
       const read = await compare('read', fhirRead, rawRead);
       report({ name: 'fhir-read', value: read.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: read.rawRate, goal: { on: 'ratio', op: '>=', target: 0.35 }, database: DATABASE, notes: `${PATIENTS} patients, ${OBSERVATIONS} observations; 8 connections; gate decision and audit entry per read; p95 ${read.p95.toFixed(1)} ms` });
       sessionReadRate = read.apiRate;
+    }
+    if (wanted('read-in-process')) {
+      const floor = await compare('read in process', readInProcess, rawRead, 'in process');
+      report({ name: 'fhir-read-in-process', value: floor.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: floor.rawRate, database: DATABASE, notes: `the read route's work (owner lookup, gate statement with its entry and the read, FHIR JSON) called in the benchmark process: no HTTP, no server; p95 ${floor.p95.toFixed(1)} ms` });
     }
     if (wanted('bearer')) {
       const viaBearer = await compare('read (bearer token)', bearerRead, rawRead);
@@ -188,6 +230,10 @@ await withServer(server, database, async ({ port }) => {
     if (wanted('create')) {
       const create = await compare('create', fhirCreate, rawCreate);
       report({ name: 'fhir-create', value: create.apiRate, unit: 'creates/s', baseline: 'raw single-row INSERT/s (autocommit)', baselineValue: create.rawRate, goal: { on: 'ratio', op: '>=', target: 0.35 }, database: DATABASE, notes: `8 connections; validation, gate decision, audit entry, insert; p95 ${create.p95.toFixed(1)} ms` });
+    }
+    if (wanted('create-in-process')) {
+      const floor = await compare('create in process', createInProcess, rawCreate, 'in process');
+      report({ name: 'fhir-create-in-process', value: floor.apiRate, unit: 'creates/s', baseline: 'raw single-row INSERT/s (autocommit)', baselineValue: floor.rawRate, database: DATABASE, notes: `the create route's work (gate statement with its entry and the row, FHIR JSON) called in the benchmark process: no HTTP, no server; p95 ${floor.p95.toFixed(1)} ms` });
     }
     if (wanted('export')) {
       // Export: Patient/$everything of the patient with 10^4 observations, three times (median), against the
@@ -212,6 +258,7 @@ await withServer(server, database, async ({ port }) => {
     }
     agent.destroy();
   } finally {
+    await local.close();
     await pool.end();
   }
 });
