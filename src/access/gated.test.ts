@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openDatabase, type DatabaseHandle, type Db } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
 import { foundObservations, newObservation, observationsOf, observationsRead, recordObservation } from '../records/observations.js';
-import { forgetFactsGuesses, GuardedInsert, GuardedRead, type DecisionInput } from './gate.js';
+import { decide, decideEach, forgetFactsGuesses, GuardedInsert, GuardedRead, type Decision, type DecisionInput } from './gate.js';
 import { gated, gatedInsert, gatedRead, gatedSelect } from './gated.js';
 import { patientSummary, readPatientSummary } from './patients.js';
 
@@ -291,5 +291,34 @@ describe('gatedInsert (decision, trace and new row in one statement)', () => {
     await expect(gatedInsert(db, input, otherAction)).rejects.toThrow(/another patient or action/);
     expect(await stored(measure.id)).toEqual([]);
     expect(await entriesOf(input.context.requestId)).toEqual([]);
+  });
+});
+
+describe('decideEach (the patients of a list: a decision and an entry each, in few statements)', () => {
+  it('takes the decisions decide takes, one entry each, in two statements whatever their number', async () => {
+    const cases = (): Array<DecisionInput<'patient.read'>> => [
+      read(doctor, patient),
+      read(doctor, secondPatient),
+      read(stranger, patient),
+      read(doctor, randomUUID()), // not a patient at all
+      { ...read(doctor, patient), actor: { userId: doctor, secondFactorVerified: false } },
+      { ...read(doctor, patient), actor: { userId: doctor, secondFactorVerified: true, ownRecordOnly: true } },
+      { ...read(patient, patient), purpose: 'patient_self' },
+    ];
+    const shape = (decision: Decision) => (decision.allowed ? { allowed: true, basis: decision.basis, patientId: decision.patientId } : { allowed: false, reason: decision.reason, patientId: decision.patientId });
+    const expected = [];
+    for (const input of cases()) expected.push(shape(await decide(db, input)));
+    expect(expected.filter((decision) => decision.allowed)).toHaveLength(3);
+
+    const inputs = cases();
+    const counted = counting(db);
+    const decisions = await decideEach(counted.db, inputs);
+    expect(decisions.map(shape)).toEqual(expected.map((decision, index) => ({ ...decision, patientId: inputs[index]!.patientId })));
+    expect(counted.statements).toHaveLength(2); // the facts of the five pairs to look up; the seven entries
+    for (const [index, input] of inputs.entries()) {
+      const entries = await entriesOf(input.context.requestId);
+      expect(entries, `case ${index}`).toEqual([{ outcome: decisions[index]!.allowed ? 'allowed' : 'denied', type: 'patient.read', actor_user_id: input.actor.userId, patient_id: input.patientId }]);
+    }
+    expect(await decideEach(db, [])).toEqual([]);
   });
 });

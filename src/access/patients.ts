@@ -30,21 +30,33 @@ function professionalOf(row: { pro_id: string; pro_name: string; pro_profession:
 }
 
 async function relationshipsOf(q: Queryable, patientId: string, now: Date, activeOnly: boolean): Promise<RelationshipView[]> {
+  return (await relationshipsOfPatients(q, [patientId], now, activeOnly)).get(patientId) ?? [];
+}
+
+/** Each patient's relationships, newest first, in one statement (a list of patients reads them all at once). */
+async function relationshipsOfPatients(q: Queryable, patientIds: string[], now: Date, activeOnly: boolean): Promise<Map<string, RelationshipView[]>> {
+  const byPatient = new Map<string, RelationshipView[]>();
+  if (patientIds.length === 0) return byPatient;
   let query = q
     .selectFrom('care_relationships')
     .innerJoin('users', 'users.id', 'care_relationships.professional_id')
-    .select(['care_relationships.id', 'kind', 'starts_at', 'ends_at', 'users.id as pro_id', 'users.display_name as pro_name', 'users.profession as pro_profession', 'users.rpps as pro_rpps'])
-    .where('patient_id', '=', patientId);
+    .select(['care_relationships.id', 'patient_id', 'kind', 'starts_at', 'ends_at', 'users.id as pro_id', 'users.display_name as pro_name', 'users.profession as pro_profession', 'users.rpps as pro_rpps'])
+    .where('patient_id', 'in', patientIds);
   if (activeOnly) query = query.where('starts_at', '<=', now).where((eb) => eb.or([eb('ends_at', 'is', null), eb('ends_at', '>', now)]));
   const rows = await query.orderBy('starts_at', 'desc').orderBy('care_relationships.id').execute();
-  return rows.map((row) => ({
-    id: row.id,
-    kind: row.kind,
-    professional: professionalOf(row),
-    startsAt: row.starts_at.toISOString(),
-    endsAt: row.ends_at?.toISOString() ?? null,
-    active: isActive(row.starts_at, row.ends_at, now),
-  }));
+  for (const row of rows) {
+    const relationships = byPatient.get(row.patient_id) ?? [];
+    relationships.push({
+      id: row.id,
+      kind: row.kind,
+      professional: professionalOf(row),
+      startsAt: row.starts_at.toISOString(),
+      endsAt: row.ends_at?.toISOString() ?? null,
+      active: isActive(row.starts_at, row.ends_at, now),
+    });
+    byPatient.set(row.patient_id, relationships);
+  }
+  return byPatient;
 }
 
 /** The patient's page "who can open my data": every relationship, opposition and emergency access. */
@@ -113,33 +125,40 @@ export async function professionalsForPatient(q: Queryable, decision: AllowedDec
 }
 
 // A date as written (YYYY-MM-DD): the drivers would turn it into a local-midnight Date.
-const identityOf = (q: Queryable, patientId: string) =>
+const identitiesOf = (q: Queryable, patientIds: string[]) =>
   q
     .selectFrom('users')
     .innerJoin('patient_identities', 'patient_identities.user_id', 'users.id')
     .select(['users.id', 'users.display_name', 'birth_name', 'first_names', sql<string>`to_char(birth_date, 'YYYY-MM-DD')`.as('birth_date'), 'sex', 'birthplace_code', 'ins_nir', 'identity_status'])
-    .where('users.id', '=', patientId);
-type IdentityRow = Awaited<ReturnType<ReturnType<typeof identityOf>['executeTakeFirstOrThrow']>>;
+    .where('users.id', 'in', patientIds);
+type IdentityRow = Awaited<ReturnType<ReturnType<typeof identitiesOf>['executeTakeFirstOrThrow']>>;
 
 /** What a professional sees of a patient: identity traits, INS status and the active care team. */
 export async function patientSummary(q: Queryable, decision: AllowedDecision<'patient.read'>, now: Date) {
   assertDecision(decision, 'patient.read');
-  return summaryOf(q, decision, await identityOf(q, decision.patientId).executeTakeFirst(), now);
+  return summaryOf(q, decision, await identitiesOf(q, [decision.patientId]).executeTakeFirst(), now);
 }
 
 /**
- * `patientSummary` for a list: null for a patient without identity traits (a data fault: every way of
- * creating a patient records them), so that one such patient does not empty the whole list.
+ * `patientSummary` of each allowed patient of a list, in its order, in two statements. A patient without
+ * identity traits (a data fault: every way of creating a patient records them) is left out, so that one
+ * such patient does not empty the whole list.
  */
-export async function patientSummaryIfKnown(q: Queryable, decision: AllowedDecision<'patient.read'>, now: Date) {
-  assertDecision(decision, 'patient.read');
-  const row = await identityOf(q, decision.patientId).executeTakeFirst();
-  return row ? summaryOf(q, decision, row, now) : null;
+export async function patientSummaries(q: Queryable, decisions: ReadonlyArray<AllowedDecision<'patient.read'>>, now: Date) {
+  for (const decision of decisions) assertDecision(decision, 'patient.read');
+  const patientIds = decisions.map((decision) => decision.patientId);
+  if (patientIds.length === 0) return [];
+  const identities = new Map((await identitiesOf(q, patientIds).execute()).map((row) => [row.id, row]));
+  const careTeams = await relationshipsOfPatients(q, patientIds, now, true);
+  return decisions.flatMap((decision) => {
+    const row = identities.get(decision.patientId);
+    return row ? [summaryFrom(decision, row, careTeams.get(decision.patientId) ?? [])] : [];
+  });
 }
 
 /** `patientSummary` behind the gate, its identity read in the decision's own statement (`gatedSelect`). */
 export async function readPatientSummary(db: Db, input: DecisionInput<'patient.read'>) {
-  const { decision, rows } = await gatedSelect(db, input, new GuardedRead(['patient.read'], input.patientId, identityOf(db, input.patientId)));
+  const { decision, rows } = await gatedSelect(db, input, new GuardedRead(['patient.read'], input.patientId, identitiesOf(db, [input.patientId])));
   return summaryOf(db, decision, rows[0], input.now);
 }
 
@@ -147,13 +166,17 @@ async function summaryOf(q: Queryable, decision: AllowedDecision<'patient.read'>
   assertDecision(decision, 'patient.read');
   // A person the gate let through has an identity; without one there is nothing to show.
   if (!row) throw new AppError('not_found');
+  return summaryFrom(decision, row, await relationshipsOf(q, decision.patientId, now, true));
+}
+
+function summaryFrom(decision: AllowedDecision<'patient.read'>, row: IdentityRow, careTeam: RelationshipView[]) {
   return {
     id: row.id,
     displayName: row.display_name,
     identity: { birthName: row.birth_name, firstNames: row.first_names, birthDate: row.birth_date, sex: row.sex, birthplaceCode: row.birthplace_code },
     ins: { status: row.identity_status, nir: row.ins_nir },
     access: { basis: decision.basis, purpose: decision.purpose },
-    careTeam: await relationshipsOf(q, decision.patientId, now, true),
+    careTeam,
   };
 }
 

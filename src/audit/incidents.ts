@@ -4,11 +4,12 @@
 import { sql } from 'kysely';
 import type { Db, Queryable } from '../kernel/db.js';
 import type { IncidentKind } from '../kernel/schema.js';
+import { LIST_VIEW } from './log.js';
 
 export const THRESHOLDS = {
   /** Denied decisions by one account within 5 minutes. */
   denialBurst: { count: 20, windowMs: 5 * 60_000 },
-  /** Distinct patients read by one account within 10 minutes (more than this). */
+  /** Distinct patients read by one account within 10 minutes (more than this; list views aside: LIST_VIEW). */
   unusualVolume: { patients: 100, windowMs: 10 * 60_000 },
   /** Distinct accounts with failed password logins from one address within 10 minutes. */
   loginFailures: { accounts: 10, windowMs: 10 * 60_000 },
@@ -33,10 +34,12 @@ async function findings(db: Db, fromId: number, toId: number): Promise<Finding[]
       SELECT actor_user_id FROM audit_entries WHERE ${batch} AND kind = 'access' AND outcome = 'denied' AND ${notOpen('denial_burst', 'actor_user_id')})
       AND e.occurred_at > (SELECT max(occurred_at) FROM audit_entries WHERE ${batch}) - make_interval(secs => ${THRESHOLDS.denialBurst.windowMs / 1000})
     GROUP BY e.actor_user_id HAVING count(*) >= ${THRESHOLDS.denialBurst.count}`.execute(db);
+  // A list of one's patients (LIST_VIEW) decides and traces each of them, but is not reading each record.
+  const notListView = (alias: string) => sql`(${sql.ref(`${alias}.resource_type`)} IS NULL OR ${sql.ref(`${alias}.resource_type`)} NOT IN (${LIST_VIEW.patients}, ${LIST_VIEW.fhirPatientSearch}))`;
   const volumes = await sql<{ actor: string; n: string | number }>`
     SELECT e.actor_user_id AS actor, count(DISTINCT e.patient_id) AS n FROM audit_entries e
-    WHERE e.kind = 'access' AND e.outcome = 'allowed' AND e.actor_user_id <> e.patient_id AND e.actor_user_id IN (
-      SELECT actor_user_id FROM audit_entries WHERE ${batch} AND kind = 'access' AND outcome = 'allowed' AND ${notOpen('unusual_volume', 'actor_user_id')})
+    WHERE e.kind = 'access' AND e.outcome = 'allowed' AND e.actor_user_id <> e.patient_id AND ${notListView('e')} AND e.actor_user_id IN (
+      SELECT actor_user_id FROM audit_entries WHERE ${batch} AND kind = 'access' AND outcome = 'allowed' AND ${notListView('audit_entries')} AND ${notOpen('unusual_volume', 'actor_user_id')})
       AND e.occurred_at > (SELECT max(occurred_at) FROM audit_entries WHERE ${batch}) - make_interval(secs => ${THRESHOLDS.unusualVolume.windowMs / 1000})
     GROUP BY e.actor_user_id HAVING count(DISTINCT e.patient_id) > ${THRESHOLDS.unusualVolume.patients}`.execute(db);
   const logins = await sql<{ address: string; n: string | number }>`

@@ -8,6 +8,13 @@ import { leafHash } from './merkle.js';
 
 export type AuditKind = 'access' | 'security';
 
+/**
+ * Resource types of the decisions taken for a list of patients (a professional's patient list, a FHIR
+ * Patient search): each listed patient is decided and traced, but seeing a list of one's patients is not
+ * reading each record, and the unusual-volume detection (incidents.ts) does not count them.
+ */
+export const LIST_VIEW = { patients: 'patient_list', fhirPatientSearch: 'fhir_search_patient' } as const;
+
 export interface AuditEntryInput {
   kind: AuditKind;
   /** The gate's action ("record.read") or the security event's type ("login.password"). */

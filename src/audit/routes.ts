@@ -98,6 +98,8 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
             outcome: row.outcome,
             actor: row.actor_user_id ? { id: row.actor_user_id, displayName: actors.get(row.actor_user_id) ?? null } : null,
             basis: row.actor_role,
+            // What was opened when not the record as a whole: e.g. a list of patients (LIST_VIEW).
+            resourceType: row.resource_type,
             purpose: row.purpose,
             reason: row.reason,
             // The software that acted for the actor (an OAuth application), if any.
@@ -201,7 +203,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   function accessesTo(q: Queryable, decision: AllowedDecision<'access_history.read'>, size: number) {
     return q
       .selectFrom('audit_entries')
-      .select(['leaf_index', 'leaf_data', 'occurred_at', 'type', 'outcome', 'actor_user_id', 'actor_role', 'purpose', 'reason', 'detail'])
+      .select(['leaf_index', 'leaf_data', 'occurred_at', 'type', 'outcome', 'actor_user_id', 'actor_role', 'resource_type', 'purpose', 'reason', 'detail'])
       .where('patient_id', '=', decision.patientId)
       .where('kind', '=', 'access')
       .where('leaf_index', 'is not', null)

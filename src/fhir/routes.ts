@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
-import { assertDecision, decide, type AllowedDecision, type DecisionInput, type Purpose } from '../access/gate.js';
+import { assertDecision, decideEach, type AllowedDecision, type DecisionInput, type Purpose } from '../access/gate.js';
 import { gated, gatedInsert, gatedRead, gatedSelect } from '../access/gated.js';
 import { careOverview } from '../access/patients.js';
 import type { Action } from '../access/rules.js';
-import { appendAuditEntry } from '../audit/log.js';
+import { appendAuditEntry, LIST_VIEW } from '../audit/log.js';
 import { countEntries, ENTRY_COLUMNS, organisationsWatchedBy, searchEntries, type EntryRow, type SearchFilters } from '../audit/search.js';
 import type { Queryable } from '../kernel/db.js';
 import { AppError } from '../kernel/errors.js';
@@ -69,20 +69,18 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
     return { actor, patientId, action, purpose, context: contextOf(request), now: now(), resource, detail: via(request) };
   }
 
-  /** Asks the gate about each candidate patient in one transaction (one traced decision each); keeps the allowed ones. */
-  async function allowedPatients(request: FastifyRequest, candidates: string[], action: Action, type: string): Promise<string[]> {
+  /**
+   * Asks the gate about each candidate patient of a Patient search (one traced decision each, all in a
+   * few statements, as a list view: see LIST_VIEW); keeps the allowed ones.
+   */
+  async function allowedPatients(request: FastifyRequest, candidates: string[]): Promise<string[]> {
     // As GET /api/patients: without a second factor, no patient data at all (and no decision to trace).
     const caller = callerOf(request);
     if (!caller.secondFactorVerified) throw new AppError('second_factor_enrolment_required');
     if (candidates.length === 0) return [];
-    return db.transaction().execute(async (tx) => {
-      const allowed: string[] = [];
-      for (const patientId of candidates) {
-        const decision = await decide(tx, ask(request, patientId, action, { type: `fhir_search_${type}`, id: patientId }));
-        if (decision.allowed) allowed.push(patientId);
-      }
-      return allowed;
-    });
+    const inputs = candidates.map((patientId) => ask(request, patientId, 'patient.read', { type: LIST_VIEW.fhirPatientSearch, id: patientId }));
+    const decisions = await db.transaction().execute((tx) => decideEach(tx, inputs));
+    return decisions.filter((decision) => decision.allowed).map((decision) => decision.patientId);
   }
 
   /** The patient a search is about: `patient=<id>` or `patient=Patient/<id>`, required. */
@@ -163,7 +161,7 @@ export function fhirRoutes(app: FastifyInstance, services: Services): void {
               ORDER BY id LIMIT ${MAX_CANDIDATES}`.execute(db);
             candidates = rows.rows.map((row) => row.id);
           }
-          const allowed = await allowedPatients(request, candidates, 'patient.read', 'patient');
+          const allowed = await allowedPatients(request, candidates);
           const shown = allowed.slice(paging.offset, paging.offset + paging.count);
           const rows = await Promise.all(shown.map((patientId) => patientRow(db, patientId)));
           const resources = rows.filter((row): row is NonNullable<typeof row> => row !== undefined).map(patientResource);

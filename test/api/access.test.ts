@@ -70,6 +70,14 @@ describe('attending doctor and care team', () => {
     });
     const list = await doctor.client.get('/api/patients');
     expect(list.body.patients.map((p: any) => p.id)).toEqual([patient.userId]);
+    expect(list.body.patients[0]).toEqual(seen.body);
+    // The patient sees the list view in their access history, named as such by the entry and its leaf.
+    await server.services.audit.integrator.flush();
+    const history = await patient.client.get('/api/me/access-history');
+    const listed = history.body.entries.filter((entry: any) => entry.resourceType === 'patient_list');
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ action: 'patient.read', outcome: 'allowed', actor: { id: doctor.userId }, basis: 'attending_doctor' });
+    expect(JSON.parse(listed[0].leafData).resourceType).toBe('patient_list');
 
     // A patient of the list without identity traits (a data fault) is left out; the others still show.
     const faulty = await signUpPatient(server, admin.organisationId);

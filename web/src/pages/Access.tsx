@@ -15,6 +15,8 @@ export interface AccessEntry {
   outcome: string;
   actor: { id: string; displayName: string | null } | null;
   basis: string | null;
+  /** What was opened when not the record as a whole (patient_list, fhir_search_patient: a list of patients). */
+  resourceType: string | null;
   purpose: string | null;
   reason: string | null;
   /** The application (OAuth) that acted for the actor, if any. */
@@ -28,6 +30,9 @@ interface AccessHistory {
   origin: string;
   entries: AccessEntry[];
 }
+
+/** Resource types of a decision taken for a list of patients (src/audit/log.ts LIST_VIEW). */
+const LIST_VIEWS = new Set(['patient_list', 'fhir_search_patient']);
 
 type Verification =
   | { state: 'pending' }
@@ -45,6 +50,7 @@ function matchesLeaf(entry: AccessEntry): boolean {
       leaf.at === entry.at &&
       (leaf.purpose ?? null) === entry.purpose &&
       (leaf.actorRole ?? null) === entry.basis &&
+      (leaf.resourceType ?? null) === entry.resourceType &&
       (leaf.reason ?? null) === entry.reason &&
       (leaf.actor ?? null) === (entry.actor?.id ?? null)
     );
@@ -126,6 +132,7 @@ export function Access() {
                   <td>{label(t.access.bases, entry.basis)}</td>
                   <td>
                     {label(t.access.actions, entry.action)}
+                    {entry.resourceType !== null && LIST_VIEWS.has(entry.resourceType) && <span className="via"> {t.access.inList}</span>}
                     {entry.reason && (
                       <span className="reason">
                         {' '}
