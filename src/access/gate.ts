@@ -138,6 +138,8 @@ export class GuardedInsert<A extends Action, Row extends InsertRow> {
   readonly row: Row;
 
   constructor(actions: readonly A[], patientId: string, table: string, row: Row) {
+    // The decision is about patientId: a row that names a patient must name that one.
+    if ('patient_id' in row && row['patient_id'] !== patientId) throw new Error('gate: a guarded change whose row is another patient’s');
     this.actions = actions;
     this.patientId = patientId;
     this.table = table;

@@ -289,6 +289,7 @@ describe('gatedInsert (decision, trace and new row in one statement)', () => {
     await expect(gatedInsert(db, input, newObservation(secondPatient, doctor, measure, input.now))).rejects.toThrow(/another patient or action/);
     const otherAction = new GuardedInsert(['record.read'] as never, patient, 'observations', { id: measure.id });
     await expect(gatedInsert(db, input, otherAction)).rejects.toThrow(/another patient or action/);
+    expect(() => new GuardedInsert(['record.write'], patient, 'observations', { id: measure.id, patient_id: secondPatient })).toThrow(/another patient/);
     expect(await stored(measure.id)).toEqual([]);
     expect(await entriesOf(input.context.requestId)).toEqual([]);
   });
