@@ -22,6 +22,7 @@ import { loginRoutes } from './identity/routes/login.js';
 import { passwordResetRoutes } from './identity/routes/password-reset.js';
 import { exportRoutes } from './fhir/export.js';
 import { fhirRoutes } from './fhir/routes.js';
+import { openToAnyOrigin, registerCors } from './oauth/cors.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { prescriptionRoutes } from './prescriptions/routes.js';
 import { conditionRoutes } from './records/condition-routes.js';
@@ -72,7 +73,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   });
   app.decorateRequest('session', null);
   app.decorateRequest('sessionIdleExpiresAt', null);
-  installHttpKernel(app, config.publicUrl);
+  installHttpKernel(app, config.publicUrl, openToAnyOrigin);
 
   await app.register(fastifyCookie);
   // WebSocket upgrades go through the routes' hooks (authentication) before any upgrade; an oversized
@@ -84,6 +85,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
       if (socket.readyState === socket.OPEN) socket.terminate();
     },
   });
+  await registerCors(app);
   await app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => tooManyRequests(Math.max(1, Math.ceil(context.ttl / 1000))),

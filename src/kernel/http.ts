@@ -88,7 +88,11 @@ export function tooManyRequests(retryAfterSeconds: number): AppError {
   );
 }
 
-export function installHttpKernel(app: FastifyInstance, publicUrl: string): void {
+/**
+ * `openToAnyOrigin`: the state-changing requests that any origin may send, because they carry no
+ * ambient credential (a bearer token or a client's own credentials: see src/oauth/cors.ts).
+ */
+export function installHttpKernel(app: FastifyInstance, publicUrl: string, openToAnyOrigin: (request: FastifyRequest) => boolean = () => false): void {
   // Only JSON bodies: a cross-site HTML form cannot send one without a CORS preflight.
   app.removeContentTypeParser('text/plain');
 
@@ -111,6 +115,7 @@ export function installHttpKernel(app: FastifyInstance, publicUrl: string): void
     if (SAFE_METHODS.has(request.method)) return;
     const origin = request.headers.origin;
     if (origin === undefined) return; // Non-browser clients; browsers always send Origin on these requests.
+    if (openToAnyOrigin(request)) return;
     const sameHost = `${request.protocol}://${request.headers.host ?? ''}`;
     if (origin !== allowedOrigin && origin !== sameHost) {
       throw new AppError('csrf_failed', { fr: 'Origine de la requête refusée.', en: 'Request origin refused.' });
