@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { askGate } from '../access/ask.js';
-import { decide, PURPOSES, type Purpose } from '../access/gate.js';
+import { decideEach, PURPOSES, type AllowedDecision, type Purpose } from '../access/gate.js';
 import { gated, gatedRead } from '../access/gated.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import { topics } from '../consultation/hub.js';
@@ -179,15 +179,10 @@ export function reportRoutes(app: FastifyInstance, services: Services): void {
       const at = now();
       const candidates = await receivedCandidates(db, me(request), at);
       const patients = [...new Set(candidates.map((row) => row.patient_id))];
-      // One traced decision per patient, committed together; then the allowed patients' reports are read.
-      const allowed = await db.transaction().execute(async (tx) => {
-        const decisions = [];
-        for (const patientId of patients) {
-          const decision = await decide(tx, askGate(request, at, patientId, 'record.read', 'care', { resource: { type: 'received_reports', id: patientId } }));
-          if (decision.allowed) decisions.push(decision);
-        }
-        return decisions;
-      });
+      // One traced decision per patient, all in two statements, committed together; then the allowed patients' reports are read.
+      const inputs = patients.map((patientId) => askGate(request, at, patientId, 'record.read', 'care', { resource: { type: 'received_reports', id: patientId } }));
+      const decided = await db.transaction().execute((tx) => decideEach(tx, inputs));
+      const allowed = decided.filter((decision): decision is AllowedDecision<'record.read'> => decision.allowed);
       const reports: ReportRecord[] = [];
       for (const decision of allowed) {
         for (const row of candidates.filter((candidate) => candidate.patient_id === decision.patientId)) {
