@@ -328,6 +328,48 @@ export async function revokeToken(db: Db, client: Client, token: string | undefi
   else await db.updateTable('oauth_tokens').set({ expires_at: now }).where('token_hash', '=', hashToken(token)).execute();
 }
 
+/** RFC 7662's answer: `active` alone for a token that is not (or not this client's to know of). */
+export type Introspection =
+  | { active: false }
+  | { active: true; scope: string; client_id: string; token_type: 'Bearer' | 'refresh_token'; exp: number; iat: number; sub: string; aud: string; iss: string; patient?: string };
+
+/**
+ * RFC 7662: a confidential client asks whether a token is active. It learns only of its own tokens: for
+ * another client's, an unknown, expired, used or revoked one, the answer is `{"active": false}` alike
+ * (§2.2). Public clients cannot ask (their id is no secret): a token scan would cost nothing.
+ */
+export async function introspectToken(q: Queryable, client: Client, token: string | undefined, now: Date, issuer: string, audience: string): Promise<Introspection> {
+  if (client.secretHash === null) throw new OAuthError('invalid_client', 'introspection is for confidential clients');
+  if (!token) throw new OAuthError('invalid_request', 'token is required');
+  const row = await q
+    .selectFrom('oauth_tokens as t')
+    .innerJoin('oauth_grants as g', 'g.id', 't.grant_id')
+    .innerJoin('oauth_clients as c', 'c.id', 'g.client_id')
+    .select(['t.kind', 't.scope', 't.created_at', 't.expires_at', 'g.user_id', 'g.scope as grant_scope', 'c.client_id'])
+    .where('t.token_hash', '=', hashToken(token))
+    .where('g.client_id', '=', client.id)
+    .where('t.expires_at', '>', now)
+    .where('t.used_at', 'is', null)
+    .where('g.revoked_at', 'is', null)
+    .where('g.created_at', '>', new Date(now.getTime() - GRANT_MAX_AGE_MS))
+    .where('c.revoked_at', 'is', null)
+    .executeTakeFirst();
+  if (!row) return { active: false };
+  const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+  return {
+    active: true,
+    scope: row.scope,
+    client_id: row.client_id,
+    token_type: row.kind === 'access' ? 'Bearer' : 'refresh_token',
+    exp: seconds(row.expires_at),
+    iat: seconds(row.created_at),
+    sub: row.user_id,
+    aud: audience,
+    iss: issuer,
+    ...(row.grant_scope.split(' ').includes('launch/patient') ? { patient: row.user_id } : {}),
+  };
+}
+
 // --- The user's grants ---
 
 export interface GrantSummary {

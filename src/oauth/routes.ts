@@ -17,6 +17,7 @@ import {
   checkAuthorizationRequest,
   exchangeCode,
   grantsOf,
+  introspectToken,
   OAuthError,
   refreshTokens,
   revokeGrant,
@@ -58,11 +59,13 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
     authorization_endpoint: `${issuer}/oauth/authorize`,
     token_endpoint: `${issuer}/oauth/token`,
     revocation_endpoint: `${issuer}/oauth/revoke`,
+    introspection_endpoint: `${issuer}/oauth/introspect`,
     response_types_supported: ['code'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     scopes_supported: ['patient/*.rs', 'user/*.rs', 'user/*.crs', 'patient/Observation.crs', 'user/Observation.crs', 'launch/patient', 'offline_access'],
     authorization_response_iss_parameter_supported: true,
     service_documentation: `${issuer}/api/docs`,
@@ -125,6 +128,12 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
       const client = await authenticateClient(db, request.headers.authorization, form);
       await revokeToken(db, client, form['token'], now());
       return reply.code(200).send({});
+    });
+
+    scope.post('/oauth/introspect', { config: limit }, async (request, reply) => {
+      const form = formOf(request);
+      const client = await authenticateClient(db, request.headers.authorization, form);
+      return reply.send(await introspectToken(db, client, form['token'], now(), issuer, fhirBase));
     });
   });
 

@@ -344,6 +344,30 @@ describe('the token endpoint', () => {
   });
 });
 
+describe('introspection (RFC 7662)', () => {
+  it('tells a confidential client whether its own tokens are active; nothing of others’; refuses public clients', async () => {
+    const app = await configure(confidentialApp.clientId, oidc.ClientSecretBasic(confidentialApp.secret));
+    const { tokens } = await authorise(setting.patient, 'patient/Observation.rs launch/patient offline_access', app);
+    const access = await oidc.tokenIntrospection(app, tokens.access_token);
+    expect(access).toMatchObject({ active: true, scope: tokens.scope, client_id: confidentialApp.clientId, token_type: 'Bearer', sub: setting.patient.userId, patient: setting.patient.userId, aud: `${server.url}/fhir/R4`, iss: server.url });
+    expect(access.exp! - access.iat!).toBe(15 * 60);
+    expect(await oidc.tokenIntrospection(app, tokens.refresh_token!)).toMatchObject({ active: true, token_type: 'refresh_token', sub: setting.patient.userId });
+    // Unknown, another client's (the public app's), then revoked: inactive alike, with nothing else said.
+    expect(await oidc.tokenIntrospection(app, 'ausculta_at_unknown')).toEqual({ active: false });
+    const other = await authorise(setting.patient, 'patient/Observation.rs');
+    expect(await oidc.tokenIntrospection(app, other.tokens.access_token)).toEqual({ active: false });
+    await oidc.tokenRevocation(app, tokens.refresh_token!);
+    expect(await oidc.tokenIntrospection(app, tokens.access_token)).toEqual({ active: false });
+    // A public client cannot ask; nor a wrong secret; nor without a token.
+    const asPublic = await form('/oauth/introspect', { token: other.tokens.access_token, client_id: publicApp.clientId });
+    expect(asPublic.status).toBe(401);
+    expect(await asPublic.json()).toMatchObject({ error: 'invalid_client' });
+    const wrongSecret = await form('/oauth/introspect', { token: other.tokens.access_token, client_id: confidentialApp.clientId, client_secret: 'nope' });
+    expect(wrongSecret.status).toBe(401);
+    expect(await (await form('/oauth/introspect', { client_id: confidentialApp.clientId, client_secret: confidentialApp.secret })).json()).toMatchObject({ error: 'invalid_request' });
+  });
+});
+
 describe('revocation', () => {
   it('by the user (their list), by RFC 7009, and by the administrator; each stops the tokens at once', async () => {
     const first = await authorise(otherPatient, 'patient/Patient.r offline_access');
