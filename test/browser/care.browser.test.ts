@@ -133,6 +133,18 @@ describe.skipIf(!existsSync(CHROMIUM))('care pages in Chromium', { timeout: 240_
     await row.waitFor();
     expect(await row.textContent()).toContain('Médecin traitant');
     expect(await row.textContent()).toContain('17 mai 1980');
+    // The search: accents and case aside, by name or date of birth; the count is announced.
+    const search = page.getByLabel('Rechercher un patient');
+    const status = page.getByRole('status').filter({ hasText: /patient/ });
+    await expect.poll(() => status.textContent()).toBe('1 patient.');
+    await search.fill('zzz');
+    await expect.poll(() => status.textContent()).toBe('Aucun patient ne correspond à cette recherche.');
+    expect(await page.locator('table.data').count()).toBe(0);
+    await search.fill('MARTÍN jeanne');
+    await row.waitFor();
+    await search.fill('17/05/1980');
+    await row.waitFor();
+    await search.fill('');
     await expectAccessibleInBothLanguages(page, 'my patients', 'My patients');
 
     await row.getByRole('link', { name: 'Ouvrir le dossier de Jeanne Martin' }).click();

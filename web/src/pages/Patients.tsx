@@ -30,6 +30,16 @@ function formatDate(lang: string, iso: string): string {
   return Number.isNaN(date.getTime()) ? iso : new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'fr-FR', { dateStyle: 'long' }).format(date);
 }
 
+/** Lower case, without accents: « Hélène » is found by « helene ». */
+const folded = (text: string) => text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+
+/** Does every word of the query match the patient's names or date of birth (as written, DD/MM/YYYY, or ISO)? */
+function matches(patient: PatientSummary, query: string): boolean {
+  const [year, month, day] = patient.identity.birthDate.split('-');
+  const haystack = folded(`${patient.displayName} ${patient.identity.birthName} ${patient.identity.firstNames} ${day}/${month}/${year} ${patient.identity.birthDate}`);
+  return folded(query).split(/\s+/).filter(Boolean).every((word) => haystack.includes(word));
+}
+
 export function Patients({ patientId, purpose }: { patientId: string | null; purpose: string | null }) {
   return patientId ? <PatientView key={`${patientId}-${purpose ?? ''}`} patientId={patientId} purpose={purpose === 'emergency' ? 'emergency' : 'care'} /> : <PatientList />;
 }
@@ -40,8 +50,12 @@ function PatientList() {
   const { session } = useApp();
   const [patients, setPatients] = useState<PatientSummary[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
+  const [query, setQuery] = useState('');
+  const searchId = useId();
   const doctor = rolesOf(session).has('doctor');
   const me = session?.user.id;
+
+  const shown = patients?.filter((patient) => matches(patient, query)) ?? [];
 
   useEffect(() => {
     api
@@ -57,6 +71,20 @@ function PatientList() {
       {!patients && !loadError && <p>{t.common.loading}</p>}
       {patients && patients.length === 0 && <p>{c.patients.none}</p>}
       {patients && patients.length > 0 && (
+        <div className="field">
+          <label htmlFor={searchId}>{c.patients.search}</label>
+          <p className="hint" id={`${searchId}-hint`}>
+            {c.patients.searchHint}
+          </p>
+          <input id={searchId} type="search" aria-describedby={`${searchId}-hint`} value={query} onChange={(event) => setQuery(event.target.value)} autoComplete="off" />
+        </div>
+      )}
+      {patients && patients.length > 0 && (
+        <p role="status" aria-live="polite">
+          {shown.length === 0 ? c.patients.noMatch : c.patients.shown(shown.length, patients.length)}
+        </p>
+      )}
+      {shown.length > 0 && (
         <div className="table-wrap" tabIndex={0} role="region" aria-label={c.patients.caption}>
           <table className="data">
             <caption>{c.patients.caption}</caption>
@@ -69,7 +97,7 @@ function PatientList() {
               </tr>
             </thead>
             <tbody>
-              {patients.map((patient) => {
+              {shown.map((patient) => {
                 const mine = patient.careTeam.filter((r) => r.professional.id === me).map((r) => c.kinds[r.kind] ?? r.kind);
                 return (
                   <tr key={patient.id}>
