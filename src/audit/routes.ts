@@ -13,9 +13,13 @@ import { gatedRead } from '../access/gated.js';
 import type { AllowedDecision } from '../access/gate.js';
 import type { Queryable } from '../kernel/db.js';
 import { appendAuditEntry } from './log.js';
-import { consistencyProofFor, inclusionProofFor, latestCheckpoint } from './transparency.js';
+import { checkpointAt, consistencyProofFor, inclusionProofFor, latestCheckpoint } from './transparency.js';
 import { verifyLog } from './verify.js';
 
+/** Older pages of one's access history: entries before leaf `before`, proven in the checkpoint of `size` (the first page's). */
+const HistoryQuery = Type.Object({ before: Type.Optional(Type.String({ pattern: '^\\d{1,15}$' })), size: Type.Optional(Type.String({ pattern: '^\\d{1,15}$' })) }, { additionalProperties: false });
+/** Entries of one's access history per page. */
+const HISTORY_PAGE = 200;
 const InclusionQuery = Type.Object({ index: Type.String({ pattern: '^\\d{1,15}$' }), size: Type.String({ pattern: '^\\d{1,15}$' }) }, { additionalProperties: false });
 const ConsistencyQuery = Type.Object({ from: Type.String({ pattern: '^\\d{1,15}$' }), to: Type.String({ pattern: '^\\d{1,15}$' }) }, { additionalProperties: false });
 const SearchQuery = Type.Object(
@@ -74,8 +78,9 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     scope.addHook('preValidation', authenticate(services.sessions, services.config.session.secureCookies, { requireSecondFactor: true }));
 
     /** The accesses to my data, each with its leaf data and its inclusion proof in the latest checkpoint. */
-    scope.get('/api/me/access-history', { schema: { tags: ['audit'] } }, async (request) => {
+    scope.get('/api/me/access-history', { schema: { tags: ['audit'], querystring: HistoryQuery } }, async (request) => {
       const session = sessionOf(request);
+      const { before, size } = request.query as { before?: string; size?: string };
       const input = {
         actor: { userId: session.userId, secondFactorVerified: session.secondFactorAt !== null },
         patientId: session.userId,
@@ -85,8 +90,11 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
         now: new Date(services.now()),
       };
       return gatedRead(db, input, async (tx, decision) => {
-        const checkpoint = await latestCheckpoint(tx);
-        const rows = await accessesTo(tx, decision, checkpoint?.size ?? 0);
+        // An older page is proven in the same checkpoint as the first, so that the page verifies it alike.
+        const checkpoint = size === undefined ? await latestCheckpoint(tx) : await checkpointAt(tx, Number(size));
+        if (size !== undefined && !checkpoint) throw new AppError('validation_failed', { fr: 'Point de contrôle inconnu.', en: 'Unknown checkpoint.' });
+        const found = await accessesTo(tx, decision, checkpoint?.size ?? 0, before === undefined ? undefined : Number(before));
+        const rows = found.slice(0, HISTORY_PAGE);
         const actors = await namesOf(tx, rows.map((row) => row.actor_user_id));
         const applications = await applicationNamesOf(tx, rows.map((row) => applicationOf(row.detail)));
         const entries = await Promise.all(
@@ -107,7 +115,9 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
             proof: checkpoint ? b64(await inclusionProofFor(tx, Number(row.leaf_index), checkpoint.size, services.audit.tiles)) : [],
           })),
         );
-        return { checkpoint: checkpoint?.note ?? null, verifierKey: services.audit.key.verifierKey, origin: services.audit.origin, entries };
+        // Where the next (older) page starts, if there is one.
+        const nextBefore = found.length > HISTORY_PAGE ? Number(rows.at(-1)!.leaf_index) : null;
+        return { checkpoint: checkpoint?.note ?? null, verifierKey: services.audit.key.verifierKey, origin: services.audit.origin, entries, nextBefore };
       });
     });
   });
@@ -200,16 +210,17 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   });
 
   /** The integrated accesses to the patient's data, newest first, within the checkpoint of `size`. */
-  function accessesTo(q: Queryable, decision: AllowedDecision<'access_history.read'>, size: number) {
+  /** One page of accesses (and one more, to tell whether there are older ones), newest first. */
+  function accessesTo(q: Queryable, decision: AllowedDecision<'access_history.read'>, size: number, before: number | undefined) {
     return q
       .selectFrom('audit_entries')
       .select(['leaf_index', 'leaf_data', 'occurred_at', 'type', 'outcome', 'actor_user_id', 'actor_role', 'resource_type', 'purpose', 'reason', 'detail'])
       .where('patient_id', '=', decision.patientId)
       .where('kind', '=', 'access')
       .where('leaf_index', 'is not', null)
-      .where('leaf_index', '<', size)
+      .where('leaf_index', '<', before === undefined ? size : Math.min(size, before))
       .orderBy('leaf_index', 'desc')
-      .limit(200)
+      .limit(HISTORY_PAGE + 1)
       .execute();
   }
 

@@ -91,6 +91,43 @@ describe('a patient sees the accesses to their data, with proofs', () => {
   });
 });
 
+describe('the patient’s access history, page by page', () => {
+  it('pages older accesses, each page proven in the first page’s checkpoint, none twice, none left out', async () => {
+    const { db } = server.services;
+    const context = { requestId: 'history-paging', sourceAddress: '127.0.0.1' };
+    await db.transaction().execute(async (tx) => {
+      for (let i = 0; i < 230; i++) {
+        await appendAuditEntry(tx, context, { kind: 'access', type: 'record.read', outcome: 'allowed', actorUserId: officer.userId, actorRole: 'care_team', patientId: patient.userId, purpose: 'care', detail: { reason: 'granted', n: String(i) } });
+      }
+    });
+    await server.services.audit.integrator.flush();
+    const first = await patient.client.get('/api/me/access-history');
+    expect(first.status).toBe(200);
+    const { checkpoint } = openNote(first.body.checkpoint, [first.body.verifierKey], { origin: first.body.origin });
+    expect(first.body.entries).toHaveLength(200);
+    expect(first.body.nextBefore).toBe(first.body.entries.at(-1).leafIndex);
+    // Meanwhile the log grows (this visit is an access too): the older page still answers in the first checkpoint.
+    await server.services.audit.integrator.flush();
+    const older = await patient.client.get(`/api/me/access-history?before=${first.body.nextBefore}&size=${checkpoint.size}`);
+    expect(older.status).toBe(200);
+    expect(older.body.checkpoint).toBe(first.body.checkpoint);
+    expect(older.body.nextBefore).toBeNull();
+    const all = [...first.body.entries, ...older.body.entries];
+    const indexes = all.map((entry: { leafIndex: number }) => entry.leafIndex);
+    expect(new Set(indexes).size).toBe(indexes.length);
+    expect(indexes).toEqual([...indexes].sort((a, b) => b - a));
+    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM audit_entries WHERE patient_id = ${patient.userId} AND kind = 'access' AND leaf_index < ${checkpoint.size}`.execute(db);
+    expect(all).toHaveLength(Number(rows[0]!.n));
+    for (const entry of older.body.entries) {
+      const proof = (entry.proof as string[]).map((h) => Buffer.from(h, 'base64'));
+      expect(verifyInclusion(entry.leafIndex, checkpoint.size, leafHash(Buffer.from(entry.leafData, 'utf8')), proof, checkpoint.rootHash)).toBe(true);
+    }
+    expect((await patient.client.get(`/api/me/access-history?before=1&size=999999999999`)).status).toBe(400);
+    expect((await patient.client.get('/api/me/access-history?before=-1')).status).toBe(400);
+    expect((await patient.client.get('/api/me/access-history?page=2')).status).toBe(400);
+  });
+});
+
 describe('search and export for the security officer', () => {
   it('finds the traces about a patient, exports them as NDJSON, and both are traced', async () => {
     await server.services.audit.integrator.flush();

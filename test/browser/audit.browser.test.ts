@@ -7,6 +7,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import { sql } from 'kysely';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAuditEntry } from '../../src/audit/log.js';
 import { setupOrganisation, strongPassword, totpCode, uniqueEmail, type Account } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Browsers, buildWebApp, CHROMIUM, expectAccessible, switchLanguage } from '../support/browser.js';
@@ -20,6 +21,8 @@ let officer: Account & { organisationId: string };
 let patientPage: Page;
 let patientId = '';
 let officerPage: Page;
+/** The leaf the tampering test changes. */
+let tampered = -1;
 
 async function newPage(): Promise<Page> {
   return (await browsers.newPage()).page;
@@ -180,7 +183,7 @@ describe.skipIf(!existsSync(CHROMIUM))('audit pages in Chromium', { timeout: 180
 
   it('a row changed in the database shows as not verified, and the integrity check finds it', async () => {
     const page = patientPage;
-    const tampered = Number(await accessRows(page).last().getAttribute('data-leaf-index'));
+    tampered = Number(await accessRows(page).last().getAttribute('data-leaf-index'));
     const changed = await sql`UPDATE audit_entries SET leaf_data = replace(leaf_data, 'patient_self', 'care') WHERE leaf_index = ${tampered} AND patient_id = ${patientId}`.execute(server.services.db);
     expect(Number(changed.numAffectedRows)).toBe(1);
 
@@ -195,5 +198,30 @@ describe.skipIf(!existsSync(CHROMIUM))('audit pages in Chromium', { timeout: 180
     await officerPage.getByRole('button', { name: 'Vérifier l’intégrité du journal' }).click();
     await officerPage.getByText(/^✗ Journal NON intègre : \d+ problèmes? détectés?\.$/).waitFor();
     await officerPage.getByText(`Entrée n° ${tampered}`, { exact: false }).first().waitFor();
+  });
+
+  it('older accesses load page by page, every row verified against the same checkpoint', async () => {
+    const page = patientPage;
+    const context = { requestId: 'browser-history-paging', sourceAddress: '127.0.0.1' };
+    await server.services.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < 205; i++) {
+        await appendAuditEntry(tx, context, { kind: 'access', type: 'record.read', outcome: 'allowed', actorUserId: officer.userId, actorRole: 'care_team', patientId, purpose: 'care', detail: { reason: 'granted' } });
+      }
+    });
+    await server.services.audit.integrator.flush();
+    await page.reload();
+    await summary(page).locator('.alert-success, .alert-error').waitFor();
+    expect(await accessRows(page).count()).toBe(200);
+    expect(await page.locator(`tr[data-leaf-index="${tampered}"]`).count()).toBe(0);
+    const older = page.getByRole('button', { name: 'Afficher les accès plus anciens' });
+    await older.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => accessRows(page).count()).toBeGreaterThan(200);
+    // The row changed by the previous test is among the older ones: it alone is not verified.
+    await expect.poll(() => page.locator(`tr[data-leaf-index="${tampered}"]`).locator('td').last().textContent(), { timeout: 10_000 }).toBe('✗ Non vérifié');
+    const total = await accessRows(page).count();
+    await summary(page).getByText(new RegExp(`^Attention : 1 accès sur ${total} n’ont pas pu être vérifiés`)).waitFor();
+    expect(await older.count()).toBe(0); // no older page left
+    await expectAccessible(page, 'access history with an older page');
   });
 });

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api';
 import { formatDateTime, useI18n, type Dict } from '../i18n';
-import { verifyCheckpoint, verifyEntry, type CheckpointProblem } from '../verify';
+import { verifyCheckpoint, verifyEntry, type CheckpointProblem, type VerifiedCheckpoint } from '../verify';
 import { ErrorAlert, Page } from '../ui';
 
 export interface AccessEntry {
@@ -29,6 +29,8 @@ interface AccessHistory {
   verifierKey: string;
   origin: string;
   entries: AccessEntry[];
+  /** Where the next, older page starts (GET …?before=&size=), or null when this is the last. */
+  nextBefore: number | null;
 }
 
 /** Resource types of a decision taken for a list of patients (src/audit/log.ts LIST_VIEW). */
@@ -38,7 +40,7 @@ type Verification =
   | { state: 'pending' }
   | { state: 'no_checkpoint' }
   | { state: 'checkpoint_failed'; problem: CheckpointProblem }
-  | { state: 'done'; size: number; verified: boolean[] };
+  | { state: 'done'; size: number; checkpoint: VerifiedCheckpoint; verified: boolean[] };
 
 /** The fields shown must be the ones the verified leaf says, not only the server's columns. */
 function matchesLeaf(entry: AccessEntry): boolean {
@@ -63,8 +65,11 @@ async function verifyHistory(history: AccessHistory): Promise<Verification> {
   if (!history.checkpoint) return { state: 'no_checkpoint' };
   const result = await verifyCheckpoint(history.checkpoint, history.verifierKey, history.origin);
   if (!result.ok) return { state: 'checkpoint_failed', problem: result.problem };
-  const verified = await Promise.all(history.entries.map(async (entry) => matchesLeaf(entry) && (await verifyEntry(result.checkpoint, entry))));
-  return { state: 'done', size: result.checkpoint.size, verified };
+  return { state: 'done', size: result.checkpoint.size, checkpoint: result.checkpoint, verified: await verifyEntries(result.checkpoint, history.entries) };
+}
+
+function verifyEntries(checkpoint: VerifiedCheckpoint, entries: AccessEntry[]): Promise<boolean[]> {
+  return Promise.all(entries.map(async (entry) => matchesLeaf(entry) && (await verifyEntry(checkpoint, entry))));
 }
 
 const label = (map: Record<string, string>, key: string | null) => (key === null ? '—' : (map[key] ?? key));
@@ -74,6 +79,24 @@ export function Access() {
   const [history, setHistory] = useState<AccessHistory | null>(null);
   const [verification, setVerification] = useState<Verification>({ state: 'pending' });
   const [error, setError] = useState<unknown>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+
+  /** The next, older page: proven in the same checkpoint, verified against it like the first. */
+  async function loadOlder() {
+    if (!history || history.nextBefore === null || verification.state !== 'done') return;
+    setLoadingOlder(true);
+    try {
+      const older = await api.get<AccessHistory>(`/api/me/access-history?before=${history.nextBefore}&size=${verification.size}`);
+      // The server must answer in the checkpoint already verified; any other note fails every new row.
+      const verified = older.checkpoint === history.checkpoint ? await verifyEntries(verification.checkpoint, older.entries) : older.entries.map(() => false);
+      setHistory({ ...history, entries: [...history.entries, ...older.entries], nextBefore: older.nextBefore });
+      setVerification({ ...verification, verified: [...verification.verified, ...verified] });
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setLoadingOlder(false);
+    }
+  }
 
   useEffect(() => {
     let live = true;
@@ -150,6 +173,13 @@ export function Access() {
             </tbody>
           </table>
         </div>
+      )}
+      {history && history.nextBefore !== null && verification.state === 'done' && (
+        <p>
+          <button type="button" onClick={() => void loadOlder()} disabled={loadingOlder}>
+            {loadingOlder ? t.common.loading : t.access.older}
+          </button>
+        </p>
       )}
       <section aria-labelledby="export-title" className="card">
         <h2 id="export-title">{t.access.exportTitle}</h2>
