@@ -209,8 +209,10 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     });
   });
 
-  /** The integrated accesses to the patient's data, newest first, within the checkpoint of `size`. */
-  /** One page of accesses (and one more, to tell whether there are older ones), newest first. */
+  /**
+   * A page of the integrated accesses to the patient's data within the checkpoint of `size`, before leaf
+   * `before` if given, newest first — and one more, to tell whether there are older ones.
+   */
   function accessesTo(q: Queryable, decision: AllowedDecision<'access_history.read'>, size: number, before: number | undefined) {
     return q
       .selectFrom('audit_entries')
