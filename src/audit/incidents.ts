@@ -35,7 +35,7 @@ async function findings(db: Db, fromId: number, toId: number): Promise<Finding[]
       AND e.occurred_at > (SELECT max(occurred_at) FROM audit_entries WHERE ${batch}) - make_interval(secs => ${THRESHOLDS.denialBurst.windowMs / 1000})
     GROUP BY e.actor_user_id HAVING count(*) >= ${THRESHOLDS.denialBurst.count}`.execute(db);
   // A list of one's patients (LIST_VIEW) decides and traces each of them, but is not reading each record.
-  const notListView = (alias: string) => sql`(${sql.ref(`${alias}.resource_type`)} IS NULL OR ${sql.ref(`${alias}.resource_type`)} NOT IN (${LIST_VIEW.patients}, ${LIST_VIEW.fhirPatientSearch}))`;
+  const notListView = (alias: string) => sql`(${sql.ref(`${alias}.resource_type`)} IS NULL OR ${sql.ref(`${alias}.resource_type`)} NOT IN (${sql.join(Object.values(LIST_VIEW))}))`;
   const volumes = await sql<{ actor: string; n: string | number }>`
     SELECT e.actor_user_id AS actor, count(DISTINCT e.patient_id) AS n FROM audit_entries e
     WHERE e.kind = 'access' AND e.outcome = 'allowed' AND e.actor_user_id <> e.patient_id AND ${notListView('e')} AND e.actor_user_id IN (

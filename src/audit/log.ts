@@ -10,10 +10,11 @@ export type AuditKind = 'access' | 'security';
 
 /**
  * Resource types of the decisions taken for a list of patients (a professional's patient list, a FHIR
- * Patient search): each listed patient is decided and traced, but seeing a list of one's patients is not
+ * Patient search, a doctor's agenda and waiting room — there the id is the consultation's): each listed
+ * patient is decided and traced, but seeing a list of one's patients is not
  * reading each record, and the unusual-volume detection (incidents.ts) does not count them.
  */
-export const LIST_VIEW = { patients: 'patient_list', fhirPatientSearch: 'fhir_search_patient' } as const;
+export const LIST_VIEW = { patients: 'patient_list', fhirPatientSearch: 'fhir_search_patient', agenda: 'agenda' } as const;
 
 export interface AuditEntryInput {
   kind: AuditKind;

@@ -5,9 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { decide } from '../access/gate.js';
+import { decideEach } from '../access/gate.js';
 import { gated, gatedRead } from '../access/gated.js';
 import { createInvitation } from '../admin/invitations.js';
+import { LIST_VIEW } from '../audit/log.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import { normaliseEmail } from '../identity/accounts.js';
 import { authenticate, sessionOf } from '../identity/guard.js';
@@ -83,6 +84,18 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
   }
 
   const consultationResource = (id: string) => ({ type: 'consultation', id });
+
+  /**
+   * The agenda's and the waiting room's rows each shown through their own decision, all taken in two
+   * statements (decideEach), as a list view (LIST_VIEW.agenda: the unusual-volume detection does not count a
+   * doctor's agenda as reading each record). By consultation; a row without a patient needs none.
+   */
+  async function listDecisions(tx: Queryable, request: FastifyRequest, rows: ReadonlyArray<{ id: string; patient_id: string | null }>) {
+    const booked = rows.filter((row): row is { id: string; patient_id: string } => row.patient_id !== null);
+    const at = now();
+    const decisions = await decideEach(tx, booked.map((row) => askGate(request, at, row.patient_id, 'consultation.join', 'care', { resource: { type: LIST_VIEW.agenda, id: row.id } })));
+    return new Map(booked.map((row, index) => [row.id, decisions[index]!]));
+  }
 
   /** After the doctor moved or cancelled: a mail to the patient, sent after the answer (time and link only). */
   function tellPatient(participation: Participation, change: 'moved' | 'cancelled', when: { startsAt: Date; endsAt: Date }): void {
@@ -193,14 +206,13 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
       await requireDoctor(db, request);
       const { from, to } = range(request.query as { from?: string; to?: string }, 14);
       return db.transaction().execute(async (tx) => {
+        const rows = await doctorAgendaRows(tx, me(request), from, to);
+        const decisions = await listDecisions(tx, request, rows);
         const consultations: ConsultationView[] = [];
-        for (const row of await doctorAgendaRows(tx, me(request), from, to)) {
-          if (!row.patient_id) {
-            consultations.push(agendaView(row, null));
-            continue;
-          }
-          const decision = await decide(tx, askGate(request, now(), row.patient_id, 'consultation.join', 'care', { resource: consultationResource(row.id) }));
-          if (decision.allowed) consultations.push(agendaView(row, decision));
+        for (const row of rows) {
+          const decision = decisions.get(row.id);
+          if (!decision) consultations.push(agendaView(row, null)); // no patient booked yet
+          else if (decision.allowed) consultations.push(agendaView(row, decision));
         }
         return { consultations };
       });
@@ -256,11 +268,12 @@ export function consultationRoutes(app: FastifyInstance, services: Services): vo
       await requireDoctor(db, request);
       const at = now();
       return db.transaction().execute(async (tx) => {
+        const rows = (await doctorAgendaRows(tx, me(request), new Date(at.getTime() - DAY), new Date(at.getTime() + DAY))).filter((row) => row.patient_id && row.waiting_since && row.status === 'scheduled');
+        const decisions = await listDecisions(tx, request, rows);
         const waiting: ConsultationView[] = [];
-        for (const row of await doctorAgendaRows(tx, me(request), new Date(at.getTime() - DAY), new Date(at.getTime() + DAY))) {
-          if (!row.patient_id || !row.waiting_since || row.status !== 'scheduled') continue;
-          const decision = await decide(tx, askGate(request, now(), row.patient_id, 'consultation.join', 'care', { resource: consultationResource(row.id) }));
-          if (decision.allowed) waiting.push(agendaView(row, decision));
+        for (const row of rows) {
+          const decision = decisions.get(row.id);
+          if (decision?.allowed) waiting.push(agendaView(row, decision));
         }
         return { waiting };
       });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEntry } from '../../src/audit/log.js';
 import { THRESHOLDS } from '../../src/audit/incidents.js';
 import { Client } from '../support/client.js';
+import { insertConsultation } from '../support/consultations.js';
 import { enrolTotp, inviteMember, setupOrganisation, signUpPatient, uniqueEmail, type Account } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -78,6 +79,14 @@ describe('incidents', () => {
     expect(search.body.total).toBe(count);
     const traced = await db.selectFrom('audit_entries').select(['resource_type', (eb) => eb.fn.countAll<string>().as('n')]).where('actor_user_id', '=', doctor.userId).where('type', '=', 'patient.read').groupBy('resource_type').orderBy('resource_type').execute();
     expect(traced.map((row) => [row.resource_type, Number(row.n)])).toEqual([['fhir_search_patient', count], ['patient_list', count]]);
+    // The doctor's agenda: a teleconsultation with each of them in the coming days, each row decided as a list view too.
+    for (const [i, id] of patients.entries()) {
+      await insertConsultation(server, { organisationId: officer.organisationId, doctor, patient: { userId: id } as Account }, { startsInMs: (i + 1) * 30 * 60_000 });
+    }
+    const agenda = await doctor.client.get('/api/consultations');
+    expect(agenda.status).toBe(200);
+    expect(agenda.body.consultations.filter((row: { patient: { id: string } | null }) => row.patient && patients.includes(row.patient.id))).toHaveLength(count);
+    expect(await db.selectFrom('audit_entries').select('id').where('actor_user_id', '=', doctor.userId).where('resource_type', '=', 'agenda').execute()).toHaveLength(count);
     expect(await volume()).toEqual([]);
 
     // Opening each record is reading it: past the threshold, one incident about the doctor.

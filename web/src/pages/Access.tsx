@@ -15,7 +15,7 @@ export interface AccessEntry {
   outcome: string;
   actor: { id: string; displayName: string | null } | null;
   basis: string | null;
-  /** What was opened when not the record as a whole (patient_list, fhir_search_patient: a list of patients). */
+  /** What was opened when not the record as a whole (patient_list, fhir_search_patient, agenda: a list: src/audit/log.ts LIST_VIEW). */
   resourceType: string | null;
   purpose: string | null;
   reason: string | null;
@@ -32,9 +32,6 @@ interface AccessHistory {
   /** Where the next, older page starts (GET …?before=&size=), or null when this is the last. */
   nextBefore: number | null;
 }
-
-/** Resource types of a decision taken for a list of patients (src/audit/log.ts LIST_VIEW). */
-const LIST_VIEWS = new Set(['patient_list', 'fhir_search_patient']);
 
 type Verification =
   | { state: 'pending' }
@@ -155,7 +152,7 @@ export function Access() {
                   <td>{label(t.access.bases, entry.basis)}</td>
                   <td>
                     {label(t.access.actions, entry.action)}
-                    {entry.resourceType !== null && LIST_VIEWS.has(entry.resourceType) && <span className="via"> {t.access.inList}</span>}
+                    {entry.resourceType !== null && t.access.listViews[entry.resourceType] && <span className="via"> {t.access.listViews[entry.resourceType]}</span>}
                     {entry.reason && (
                       <span className="reason">
                         {' '}
