@@ -178,8 +178,7 @@ export async function insertAllowed<A extends Action>(q: Queryable, decision: Al
  */
 export async function decideAndInsert<A extends Action>(q: Queryable, input: DecisionInput<A>, insert: GuardedInsert<A, InsertRow>): Promise<boolean> {
   checkGuarded(insert, input);
-  const { actor, patientId } = input;
-  if (!actor.secondFactorVerified || (actor.ownRecordOnly && actor.userId !== patientId) || !preparesStatements(q)) return false;
+  if (verdictWithoutFacts(input) !== undefined || !preparesStatements(q)) return false;
   const { guess, guessed } = guessFor(input);
   if (guess === undefined || !guessed?.allowed) return false;
   const statement = sql`${sql.raw(PREPARED)}WITH ${factsCte(input)}, ${entryCte(input, guessed, guess)},
@@ -202,7 +201,7 @@ async function decideWith<A extends Action, Row>(q: Queryable, input: DecisionIn
   let verdict = verdictWithoutFacts(input);
   let rows: Row[] | undefined;
   if (verdict) await appendAuditEntry(q, input.context, entryOf(input, verdict), input.now);
-  else ({ verdict, rows } = await judgeAndTrace(q, input, requestOf(input), read));
+  else ({ verdict, rows } = await judgeAndTrace(q, input, read));
   return { decision: decisionOf(input, verdict), rows };
 }
 
@@ -362,7 +361,7 @@ function entryCte(input: DecisionInput, guessed: Verdict, guess: string): RawBui
   return sql`entry AS (${conditionalAuditInsert(input.context, entryOf(input, guessed), input.now, sql`facts`, sql`facts.facts = ${guess}::text`)})`;
 }
 
-async function judgeAndTrace<Row>(q: Queryable, input: DecisionInput, request: DecisionRequest, read: ReadQuery<Row> | undefined): Promise<{ verdict: Verdict; rows?: Row[] }> {
+async function judgeAndTrace<Row>(q: Queryable, input: DecisionInput, read: ReadQuery<Row> | undefined): Promise<{ verdict: Verdict; rows?: Row[] }> {
   const { actor, patientId, now } = input;
   const { guess, guessed } = guessFor(input);
   const facts = factsCte(input);
@@ -393,7 +392,7 @@ async function judgeAndTrace<Row>(q: Queryable, input: DecisionInput, request: D
     if (!carriesRead) return { verdict: guessed };
     return { verdict: guessed, rows: rowsOfRead<Row>(rows as Array<Record<string, unknown>>) };
   }
-  const verdict = judge(factsFrom(factsRead, actor.userId, patientId), request);
+  const verdict = judge(factsFrom(factsRead, actor.userId, patientId), requestOf(input));
   await appendAuditEntry(q, input.context, entryOf(input, verdict), now);
   return { verdict };
 }
