@@ -16,6 +16,13 @@
 //   routes (owner lookup, gate statement with its entry and the read or the row, the FHIR JSON) called
 //   in this process, no HTTP and no server: the most a server could reach with this gate and audit, so
 //   that the part of the HTTP layer and the part of the gate's work are told apart.
+// - fhir-read-http-floor, fhir-create-http-floor (no goal): the raw SELECT and the raw INSERT themselves
+//   behind a bare node:http server (bench/support/bare-http-server.ts), against the same raw baselines:
+//   the ceiling of any HTTP API on this machine, which the read and create goals must be read against.
+//   fhir-read-traced-floor: that server's read in one statement with the durable INSERT of an audit row,
+//   nothing else — the ceiling of a read that keeps DESIGN invariant 2 (trace committed before the data);
+//   fhir-read-traced-batched-floor the same with application group commit; fhir-create-traced-floor the
+//   raw INSERT in one statement with its audit row.
 // - fhir-export: GET /fhir/R4/Patient/<id>/$everything of a patient with 10^4 observations, median of
 //   3, against the raw SELECT of the same observations. Goal: < 5 s.
 import { randomUUID } from 'node:crypto';
@@ -38,7 +45,7 @@ const OBSERVATIONS = Number(process.env['FHIR_BENCH_OBSERVATIONS'] ?? 1_000_000)
 const CONNECTIONS = 8;
 // FHIR_BENCH_ONLY=read,search… runs only those figures (to profile one of them with BENCH_CPU_PROF=1).
 const ONLY = process.env['FHIR_BENCH_ONLY']?.split(',');
-const wanted = (figure: 'read' | 'read-in-process' | 'bearer' | 'search' | 'create' | 'create-in-process' | 'export') => ONLY === undefined || ONLY.includes(figure);
+const wanted = (figure: 'read' | 'read-in-process' | 'bearer' | 'search' | 'create' | 'create-in-process' | 'http-floor' | 'export') => ONLY === undefined || ONLY.includes(figure);
 const PHASE_MS = 3_000;
 const WARMUP_MS = 1_000;
 const HOUR = 3600_000;
@@ -190,15 +197,15 @@ await withServer(server, database, async ({ port }) => {
       );
       return { count: latencies.length, ms: performance.now() - begin, latencies };
     };
-    const compare = async (name: string, api: Work, raw: Work, label = 'API') => {
+    const compare = async (name: string, api: Work, raw: Work, label = 'API', measured = server) => {
       await run(api, WARMUP_MS);
       await run(raw, WARMUP_MS);
       const totals = { api: { count: 0, ms: 0, latencies: [] as number[] }, raw: { count: 0, ms: 0, latencies: [] as number[] } };
       let serverCpu = 0;
       for (const kind of ['api', 'raw', 'raw', 'api'] as const) {
-        const cpuBefore = server.cpuSeconds();
+        const cpuBefore = measured.cpuSeconds();
         const result = await run(kind === 'api' ? api : raw, PHASE_MS);
-        if (kind === 'api') serverCpu += server.cpuSeconds() - cpuBefore;
+        if (kind === 'api') serverCpu += measured.cpuSeconds() - cpuBefore;
         totals[kind].count += result.count;
         totals[kind].ms += result.ms;
         totals[kind].latencies.push(...result.latencies);
@@ -234,6 +241,33 @@ await withServer(server, database, async ({ port }) => {
     if (wanted('create-in-process')) {
       const floor = await compare('create in process', createInProcess, rawCreate, 'in process');
       report({ name: 'fhir-create-in-process', value: floor.apiRate, unit: 'creates/s', baseline: 'raw single-row INSERT/s (autocommit)', baselineValue: floor.rawRate, database: DATABASE, notes: `the create route's work (gate statement with its entry and the row, FHIR JSON) called in the benchmark process: no HTTP, no server; p95 ${floor.p95.toFixed(1)} ms` });
+    }
+    if (wanted('http-floor')) {
+      // The same raw statements behind a bare node:http server (bench/support/bare-http-server.ts): what the
+      // HTTP exchange alone leaves of the raw rate, before any framework, session, gate or audit entry.
+      const bare = await startServer({ env: { DATABASE_URL: database.env['DATABASE_URL']! }, script: 'bench/support/bare-http-server.ts' });
+      try {
+        const bareRead = request(() => ({ port: bare.port, path: `/read?id=${observationId()}` }), 200);
+        const bareCreate = (path: string) =>
+          request(() => {
+            const row = { id: randomUUID(), patient_id: patientId(), author_id: seeded.doctorId, kind: 'weight', code: '29463-7', value: String(50 + random(50)), unit: 'kg', effective_at: new Date(seeded.now - random(1000) * HOUR) };
+            return { port: bare.port, path, method: 'POST', body: JSON.stringify(row) };
+          }, 201);
+        const tracedRead = request(() => ({ port: bare.port, path: `/read-traced?id=${observationId()}&actor=${seeded.doctorId}` }), 200);
+        const traced = await compare('read with an audit row, bare HTTP server', tracedRead, rawRead, 'bare HTTP', bare);
+        report({ name: 'fhir-read-traced-floor', value: traced.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: traced.rawRate, database: DATABASE, notes: `the raw SELECT behind a bare node:http server, in one autocommit statement with the INSERT of an audit row (leaf data and hash made by the server; no owner lookup, facts or decision): the most any read holding DESIGN invariant 2 reaches against fhir-read's baseline; p95 ${traced.p95.toFixed(1)} ms` });
+        const batchedRead = request(() => ({ port: bare.port, path: `/read-traced-batched?id=${observationId()}&actor=${seeded.doctorId}` }), 200);
+        const batched = await compare('reads with their audit rows written together, bare HTTP server', batchedRead, rawRead, 'bare HTTP', bare);
+        report({ name: 'fhir-read-traced-batched-floor', value: batched.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: batched.rawRate, database: DATABASE, notes: `as fhir-read-traced-floor, with the reads that arrive while a statement runs written and read by the next one together (application group commit); p95 ${batched.p95.toFixed(1)} ms` });
+        const read = await compare('read, bare HTTP server', bareRead, rawRead, 'bare HTTP', bare);
+        report({ name: 'fhir-read-http-floor', value: read.apiRate, unit: 'reads/s', baseline: 'raw primary-key SELECT of the observation/s', baselineValue: read.rawRate, database: DATABASE, notes: `the raw SELECT behind a bare node:http server (no framework, session, gate or audit): the most any HTTP API reaches against fhir-read's baseline; p95 ${read.p95.toFixed(1)} ms` });
+        const create = await compare('create, bare HTTP server', bareCreate('/create'), rawCreate, 'bare HTTP', bare);
+        report({ name: 'fhir-create-http-floor', value: create.apiRate, unit: 'creates/s', baseline: 'raw single-row INSERT/s (autocommit)', baselineValue: create.rawRate, database: DATABASE, notes: `the raw INSERT behind a bare node:http server (no framework, session, gate or audit): the most any HTTP API reaches against fhir-create's baseline; p95 ${create.p95.toFixed(1)} ms` });
+        const tracedCreate = await compare('create with its audit row, bare HTTP server', bareCreate('/create-traced'), rawCreate, 'bare HTTP', bare);
+        report({ name: 'fhir-create-traced-floor', value: tracedCreate.apiRate, unit: 'creates/s', baseline: 'raw single-row INSERT/s (autocommit)', baselineValue: tracedCreate.rawRate, database: DATABASE, notes: `the raw INSERT behind a bare node:http server, in one autocommit statement with the INSERT of its audit row (no facts or decision): the most any create holding DESIGN invariant 2 reaches against fhir-create's baseline; p95 ${tracedCreate.p95.toFixed(1)} ms` });
+      } finally {
+        await bare.stop();
+      }
     }
     if (wanted('export')) {
       // Export: Patient/$everything of the patient with 10^4 observations, three times (median), against the

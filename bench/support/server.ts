@@ -106,6 +106,8 @@ export interface StartOptions {
   env: Record<string, string>;
   /** BENCH_CPU_PROF=1 writes V8 CPU profiles of the server into bench/profiles/<name>-<time>/ at exit. */
   cpuProfileName?: string;
+  /** Another server to start instead of Ausculta's (a script run by tsx, given PORT and the env). */
+  script?: string;
 }
 
 export async function startServer(options: StartOptions): Promise<ServerChild> {
@@ -117,7 +119,7 @@ export async function startServer(options: StartOptions): Promise<ServerChild> {
     nodeArgs.push('--cpu-prof', '--cpu-prof-dir', directory);
     console.log(`  CPU profiles of the server → ${directory}`);
   }
-  const child = spawn(process.execPath, [...nodeArgs, 'src/cli.ts', 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, ...(options.script ? [options.script] : ['src/cli.ts', 'serve'])], {
     cwd: REPO_ROOT,
     env: childEnvironment({ ...options.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` }),
     stdio: ['ignore', 'pipe', 'pipe'],
