@@ -294,7 +294,7 @@ const NO_FACTS: GateFacts = { patientOrganisations: [], professionalRoles: [], r
 
 /*
  * Facts and trace in one statement. The database reads every fact of (actor, patient) at `now` in one
- * statement (the function access_facts, migration 0010) and returns them as one canonical text (a word
+ * statement (the function access_facts, migrations 0010 and 0014) and returns them as one canonical text (a word
  * per fact, sorted):
  *   p<org>:patient            the patient is a patient of <org>
  *   r<org>:<role>             the actor is doctor / health_professional in <org>
@@ -349,7 +349,7 @@ function rememberFacts(input: DecisionInput, facts: string): void {
 }
 
 /**
- * access_facts (migration 0010): the facts query as a PL/pgSQL function, its plan prepared once per
+ * access_facts (migrations 0010, 0014): the facts query as a PL/pgSQL function, its plan prepared once per
  * connection; STABLE, so it reads with this statement's snapshot, the one the conditional entry is written in.
  */
 function factsCte(input: DecisionInput): RawBuilder<unknown> {

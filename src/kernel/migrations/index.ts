@@ -13,6 +13,7 @@ import * as accessFacts from './0010_access_facts.js';
 import * as conditions from './0011_conditions.js';
 import * as oauth from './0012_oauth.js';
 import * as signedReportsGuard from './0013_signed_reports_guard.js';
+import * as cheaperDecisions from './0014_cheaper_decisions.js';
 
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '0011_conditions': conditions,
   '0012_oauth': oauth,
   '0013_signed_reports_guard': signedReportsGuard,
+  '0014_cheaper_decisions': cheaperDecisions,
 };
 
 export const migrationProvider: MigrationProvider = {
