@@ -224,4 +224,29 @@ describe.skipIf(!existsSync(CHROMIUM))('audit pages in Chromium', { timeout: 180
     expect(await older.count()).toBe(0); // no older page left
     await expectAccessible(page, 'access history with an older page');
   });
+
+  it('list views repeated in a day share one row, each of them listed and verified inside it', async () => {
+    const page = patientPage;
+    const context = { requestId: 'browser-history-list-views', sourceAddress: '127.0.0.1' };
+    await server.services.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < 3; i++) {
+        await appendAuditEntry(tx, context, { kind: 'access', type: 'record.read', outcome: 'allowed', actorUserId: officer.userId, actorRole: 'care_team', patientId, resourceType: 'patient_list', resourceId: patientId, purpose: 'care', detail: { reason: 'granted' } });
+      }
+    });
+    await server.services.audit.integrator.flush();
+    await page.reload();
+    await summary(page).locator('.alert-success, .alert-error').waitFor();
+    const grouped = page.locator('tr[data-leaf-indexes]');
+    expect(await grouped.count()).toBe(1);
+    expect((await grouped.getAttribute('data-leaf-indexes'))!.split(' ')).toHaveLength(3);
+    await expect.poll(() => grouped.locator('td').last().textContent(), { timeout: 10_000 }).toBe('Vérifié ✓');
+    expect(await grouped.textContent()).toContain('(dans sa liste de patients)');
+    const times = grouped.getByText('3 fois ce jour-là : voir les heures');
+    await times.focus();
+    await page.keyboard.press('Enter');
+    const listed = grouped.locator('li[data-leaf-index]');
+    await expect.poll(() => listed.count()).toBe(3);
+    for (let i = 0; i < 3; i++) expect(await listed.nth(i).textContent()).toContain('Vérifié');
+    await expectAccessible(page, 'access history with repeated list views');
+  });
 });

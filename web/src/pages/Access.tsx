@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api';
 import { formatDateTime, useI18n, type Dict } from '../i18n';
+import { accessRows } from '../access-rows';
 import { verifyCheckpoint, verifyEntry, type CheckpointProblem, type VerifiedCheckpoint } from '../verify';
 import { ErrorAlert, Page } from '../ui';
 
@@ -71,8 +72,11 @@ function verifyEntries(checkpoint: VerifiedCheckpoint, entries: AccessEntry[]): 
 
 const label = (map: Record<string, string>, key: string | null) => (key === null ? '—' : (map[key] ?? key));
 
+/** The resource types of list views (src/audit/log.ts LIST_VIEW): those repeated in a day share a row. */
+const LIST_VIEWS: ReadonlySet<string> = new Set(['patient_list', 'fhir_search_patient', 'agenda']);
+
 export function Access() {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const [history, setHistory] = useState<AccessHistory | null>(null);
   const [verification, setVerification] = useState<Verification>({ state: 'pending' });
   const [error, setError] = useState<unknown>(null);
@@ -137,36 +141,13 @@ export function Access() {
               </tr>
             </thead>
             <tbody>
-              {history.entries.map((entry, i) => (
-                <tr key={entry.leafIndex} data-leaf-index={entry.leafIndex}>
-                  <td>{formatDateTime(t, entry.at)}</td>
-                  <th scope="row">
-                    {entry.basis === 'self' ? t.access.you : (entry.actor?.displayName ?? t.access.unknown)}
-                    {entry.application && (
-                      <span className="via">
-                        {' '}
-                        {lang === 'en' ? 'through the application' : 'par l’application'} « {entry.application.name ?? entry.application.clientId} »
-                      </span>
-                    )}
-                  </th>
-                  <td>{label(t.access.bases, entry.basis)}</td>
-                  <td>
-                    {label(t.access.actions, entry.action)}
-                    {entry.resourceType !== null && t.access.listViews[entry.resourceType] && <span className="via"> {t.access.listViews[entry.resourceType]}</span>}
-                    {entry.reason && (
-                      <span className="reason">
-                        {' '}
-                        — {t.access.reason} <q lang={lang === 'en' ? 'fr' : undefined}>{entry.reason}</q>
-                      </span>
-                    )}
-                  </td>
-                  <td>{label(t.access.purposes, entry.purpose)}</td>
-                  <td>{label(t.access.outcomes, entry.outcome)}</td>
-                  <td>
-                    <VerificationCell verification={verification} index={i} />
-                  </td>
-                </tr>
-              ))}
+              {accessRows(history.entries, LIST_VIEWS).map((row) =>
+                row.kind === 'single' ? (
+                  <AccessRowView key={history.entries[row.index]!.leafIndex} entry={history.entries[row.index]!} verification={verification} indexes={[row.index]} />
+                ) : (
+                  <AccessRowView key={history.entries[row.indexes[0]!]!.leafIndex} entry={history.entries[row.indexes[0]!]!} verification={verification} indexes={row.indexes} entries={history.entries} />
+                ),
+              )}
             </tbody>
           </table>
         </div>
@@ -191,10 +172,64 @@ export function Access() {
   );
 }
 
-function VerificationCell({ verification, index }: { verification: Verification; index: number }) {
+/**
+ * One row: an entry, or (`entries` given) the repeated list views of one day at `indexes`, shown once with
+ * their count; their times, each with its own check, are listed in the row. The row is verified only if
+ * every entry in it is.
+ */
+function AccessRowView({ entry, verification, indexes, entries }: { entry: AccessEntry; verification: Verification; indexes: number[]; entries?: AccessEntry[] }) {
+  const { t, lang } = useI18n();
+  const group = entries && indexes.length > 1 ? indexes.map((index) => ({ index, entry: entries[index]! })) : null;
+  return (
+    <tr data-leaf-index={group ? undefined : entry.leafIndex} data-leaf-indexes={group ? group.map((member) => member.entry.leafIndex).join(' ') : undefined}>
+      <td>
+        {formatDateTime(t, entry.at)}
+        {group && (
+          <details className="repeated">
+            <summary>{t.access.repeated(group.length)}</summary>
+            <ul>
+              {group.map((member) => (
+                <li key={member.entry.leafIndex} data-leaf-index={member.entry.leafIndex}>
+                  {formatDateTime(t, member.entry.at)} — <VerificationCell verification={verification} indexes={[member.index]} />
+                </li>
+              ))}
+            </ul>
+          </details>
+        )}
+      </td>
+      <th scope="row">
+        {entry.basis === 'self' ? t.access.you : (entry.actor?.displayName ?? t.access.unknown)}
+        {entry.application && (
+          <span className="via">
+            {' '}
+            {lang === 'en' ? 'through the application' : 'par l’application'} « {entry.application.name ?? entry.application.clientId} »
+          </span>
+        )}
+      </th>
+      <td>{label(t.access.bases, entry.basis)}</td>
+      <td>
+        {label(t.access.actions, entry.action)}
+        {entry.resourceType !== null && t.access.listViews[entry.resourceType] && <span className="via"> {t.access.listViews[entry.resourceType]}</span>}
+        {entry.reason && (
+          <span className="reason">
+            {' '}
+            — {t.access.reason} <q lang={lang === 'en' ? 'fr' : undefined}>{entry.reason}</q>
+          </span>
+        )}
+      </td>
+      <td>{label(t.access.purposes, entry.purpose)}</td>
+      <td>{label(t.access.outcomes, entry.outcome)}</td>
+      <td>
+        <VerificationCell verification={verification} indexes={indexes} />
+      </td>
+    </tr>
+  );
+}
+
+function VerificationCell({ verification, indexes }: { verification: Verification; indexes: number[] }) {
   const { t } = useI18n();
   if (verification.state === 'pending') return <span className="check check-pending">{t.access.verifying}</span>;
-  const ok = verification.state === 'done' && verification.verified[index] === true;
+  const ok = verification.state === 'done' && indexes.every((index) => verification.verified[index] === true);
   return ok ? (
     <span className="check check-ok">
       {t.access.verified} <span aria-hidden="true">✓</span>
