@@ -96,7 +96,7 @@ await withServer(server, database, async ({ port }) => {
       seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
       return seed % below;
     };
-    const { rows: ids } = await pool.query<{ id: string }>('SELECT md5($1 || j)::uuid::text AS id FROM generate_series(1, 20000) j', ['observation']);
+    const { rows: ids } = await pool.query<{ id: string }>('SELECT md5($1 || j)::uuid::text AS id FROM generate_series(1, $2::int) j', ['observation', Math.min(OBSERVATIONS, 20000)]);
     const observationId = () => ids[random(ids.length)]!.id;
     const { rows: patientIds } = await pool.query<{ id: string }>('SELECT md5($1 || i)::uuid::text AS id FROM generate_series(1, $2::int) i', ['patient', Math.min(PATIENTS, 20000)]);
     const patientId = () => patientIds[random(patientIds.length)]!.id;

@@ -71,49 +71,51 @@ function leafOf(observationId: string, actor: string, at: Date, requestId: strin
   return { data, hash: createHash('sha256').update(Buffer.of(0)).update(data).digest() };
 }
 
+/** A traced request's own parts: when, its request id, and its audit leaf. */
+function tracing(resourceId: string, actor: string): { at: Date; requestId: string; leaf: { data: string; hash: Buffer } } {
+  const at = new Date();
+  const requestId = randomUUID();
+  return { at, requestId, leaf: leafOf(resourceId, actor, at, requestId) };
+}
+
+async function bodyOf(request: http.IncomingMessage): Promise<Record<string, string>> {
+  let text = '';
+  for await (const chunk of request) text += String(chunk);
+  return JSON.parse(text) as Record<string, string>;
+}
+
+const found = (row: unknown) => (row ? { status: 200, body: row } : { status: 404, body: {} });
+
 async function answer(request: http.IncomingMessage): Promise<{ status: number; body: unknown }> {
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-  if (url.pathname === '/api/ping') return { status: 200, body: { ok: true } };
-  if (request.method === 'GET' && url.pathname === '/read') {
-    const { rows } = await pool.query({ name: 'read', text: READ, values: [url.searchParams.get('id')] });
-    return rows.length === 1 ? { status: 200, body: rows[0] } : { status: 404, body: {} };
+  const id = url.searchParams.get('id') ?? '';
+  const actor = url.searchParams.get('actor') ?? '';
+  const route = `${request.method ?? ''} ${url.pathname}`;
+  if (route === 'GET /api/ping') return { status: 200, body: { ok: true } };
+  if (route === 'GET /read') return found((await pool.query({ name: 'read', text: READ, values: [id] })).rows[0]);
+  if (route === 'GET /read-traced') {
+    const { at, requestId, leaf } = tracing(id, actor);
+    return found((await pool.query({ name: 'read-traced', text: TRACED_READ, values: [id, at, actor, requestId, leaf.data, leaf.hash] })).rows[0]);
   }
-  if (request.method === 'GET' && url.pathname === '/read-traced') {
-    const id = url.searchParams.get('id') ?? '';
-    const actor = url.searchParams.get('actor') ?? '';
-    const at = new Date();
-    const requestId = randomUUID();
-    const leaf = leafOf(id, actor, at, requestId);
-    const { rows } = await pool.query({ name: 'read-traced', text: TRACED_READ, values: [id, at, actor, requestId, leaf.data, leaf.hash] });
-    return rows.length === 1 ? { status: 200, body: rows[0] } : { status: 404, body: {} };
+  if (route === 'GET /read-traced-batched') {
+    const traced = tracing(id, actor);
+    return found(
+      await new Promise((done, failed) => {
+        waiting.push({ id, actor, ...traced, done, failed });
+        queueMicrotask(readTogether);
+      }),
+    );
   }
-  if (request.method === 'GET' && url.pathname === '/read-traced-batched') {
-    const id = url.searchParams.get('id') ?? '';
-    const actor = url.searchParams.get('actor') ?? '';
-    const at = new Date();
-    const requestId = randomUUID();
-    const row = await new Promise((done, failed) => {
-      waiting.push({ id, actor, at, requestId, leaf: leafOf(id, actor, at, requestId), done, failed });
-      queueMicrotask(readTogether);
-    });
-    return row ? { status: 200, body: row } : { status: 404, body: {} };
-  }
-  if (request.method === 'POST' && url.pathname === '/create') {
-    let text = '';
-    for await (const chunk of request) text += String(chunk);
-    const row = JSON.parse(text) as Record<string, string>;
-    await pool.query({ name: 'insert', text: INSERT, values: [row['id'], row['patient_id'], row['author_id'], row['kind'], row['code'], row['value'], row['unit'], row['effective_at'], new Date()] });
+  if (route === 'POST /create' || route === 'POST /create-traced') {
+    const row = await bodyOf(request);
+    const values = [row['id'], row['patient_id'], row['author_id'], row['kind'], row['code'], row['value'], row['unit'], row['effective_at']];
+    if (route === 'POST /create') await pool.query({ name: 'insert', text: INSERT, values: [...values, new Date()] });
+    else {
+      const { at, requestId, leaf } = tracing(row['id'] ?? '', row['author_id'] ?? '');
+      const { rowCount } = await pool.query({ name: 'insert-traced', text: TRACED_INSERT, values: [...values, at, requestId, leaf.data, leaf.hash] });
+      if (rowCount !== 1) throw new Error('not written');
+    }
     return { status: 201, body: row };
-  }
-  if (request.method === 'POST' && url.pathname === '/create-traced') {
-    let text = '';
-    for await (const chunk of request) text += String(chunk);
-    const row = JSON.parse(text) as Record<string, string>;
-    const at = new Date();
-    const requestId = randomUUID();
-    const leaf = leafOf(row['id'] ?? '', row['author_id'] ?? '', at, requestId);
-    const { rowCount } = await pool.query({ name: 'insert-traced', text: TRACED_INSERT, values: [row['id'], row['patient_id'], row['author_id'], row['kind'], row['code'], row['value'], row['unit'], row['effective_at'], at, requestId, leaf.data, leaf.hash] });
-    return rowCount === 1 ? { status: 201, body: row } : { status: 500, body: {} };
   }
   return { status: 404, body: {} };
 }
