@@ -1,33 +1,20 @@
 // Migration 0005 regroups an existing log's tree nodes into tiles: the tiles it writes are those the
 // integrator would have written, and the log still verifies (on the database TEST_DB names).
-import { randomBytes } from 'node:crypto';
-import { Migrator, sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
 import { signCheckpoint, generateLogKey } from '../../audit/checkpoint.js';
 import { auditRow } from '../../audit/log.js';
 import { leafHash, MemoryTree } from '../../audit/merkle.js';
 import { TileBuilder } from '../../audit/tiles.js';
 import { verifyLog } from '../../audit/verify.js';
-import { openDatabase, type DatabaseHandle } from '../db.js';
-import { migrationProvider } from './index.js';
+import { emptyDatabaseForMigrations } from '../../../test/support/migrations.js';
 
-const onPostgres = process.env['TEST_DB'] === 'postgres';
-let handle: DatabaseHandle;
-let schema: string;
-
-beforeAll(async () => {
-  schema = onPostgres ? `m_${randomBytes(6).toString('hex')}` : 'public';
-  handle = await openDatabase({ url: onPostgres ? (process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test') : null, pgliteDir: 'memory://', ...(onPostgres ? { schema } : {}) });
-});
-afterAll(async () => {
-  if (onPostgres) await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(handle.db);
-  await handle?.close();
-});
+const database = emptyDatabaseForMigrations();
 
 describe('migration 0005 (audit tree tiles)', () => {
   it('regroups stored nodes into the tiles the integrator writes, and the log still verifies', async () => {
+    const { handle, migrator } = database();
     const { db } = handle;
-    const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema: handle.schema });
     expect((await migrator.migrateTo('0004_consultation')).error).toBeUndefined();
 
     // A log of 4 200 entries as the earlier integrator left it: leaf hashes in the rows, every node stored.

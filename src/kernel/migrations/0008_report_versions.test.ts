@@ -2,29 +2,17 @@
 // consultation's (so its sealed body still opens under the same context), a published report counts
 // as signed, and the new rules hold (one draft per consultation, versions unique). On TEST_DB's database.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Migrator, sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../db.js';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
 import { Envelope, KeyRing, objectContext } from '../envelope.js';
-import { migrationProvider } from './index.js';
+import { emptyDatabaseForMigrations } from '../../../test/support/migrations.js';
 
-const onPostgres = process.env['TEST_DB'] === 'postgres';
-let handle: DatabaseHandle;
-let schema: string;
-
-beforeAll(async () => {
-  schema = onPostgres ? `m_${randomBytes(6).toString('hex')}` : 'public';
-  handle = await openDatabase({ url: onPostgres ? (process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test') : null, pgliteDir: 'memory://', ...(onPostgres ? { schema } : {}) });
-});
-afterAll(async () => {
-  if (onPostgres) await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(handle.db);
-  await handle?.close();
-});
+const database = emptyDatabaseForMigrations();
 
 describe('migration 0008 (report versions)', () => {
   it('keeps earlier reports readable as version 1, published ones signed, and enforces one draft per consultation', async () => {
+    const { handle, migrator } = database();
     const { db } = handle;
-    const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema: handle.schema });
     expect((await migrator.migrateTo('0007_observations')).error).toBeUndefined();
 
     const envelope = new Envelope(new KeyRing([{ id: 'k-test', key: randomBytes(32) }]));

@@ -1,29 +1,17 @@
 // Migration 0014 rewrites access_facts and makes two audit indexes partial: the facts of every kind of pair
 // must read the same text before and after, and leaf indexes must stay unique. On TEST_DB's database.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Migrator, sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
 import { auditRow } from '../../audit/log.js';
-import { openDatabase, type DatabaseHandle } from '../db.js';
-import { migrationProvider } from './index.js';
+import { emptyDatabaseForMigrations } from '../../../test/support/migrations.js';
 
-const onPostgres = process.env['TEST_DB'] === 'postgres';
-let handle: DatabaseHandle;
-let schema: string;
-
-beforeAll(async () => {
-  schema = onPostgres ? `m_${randomBytes(6).toString('hex')}` : 'public';
-  handle = await openDatabase({ url: onPostgres ? (process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test') : null, pgliteDir: 'memory://', ...(onPostgres ? { schema } : {}) });
-});
-afterAll(async () => {
-  if (onPostgres) await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(handle.db);
-  await handle?.close();
-});
+const database = emptyDatabaseForMigrations();
 
 describe('migration 0014 (cheaper decisions)', () => {
   it('reads the same facts for every kind of pair, and keeps leaf indexes unique', async () => {
+    const { handle, migrator } = database();
     const { db } = handle;
-    const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema: handle.schema });
     expect((await migrator.migrateTo('0013_signed_reports_guard')).error).toBeUndefined();
 
     const [a, b] = [randomUUID(), randomUUID()];
